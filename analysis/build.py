@@ -1,0 +1,61 @@
+"""Build every panel from the shipped raw files: ``python -m analysis.build``.
+
+Each entry of :data:`PANELS` names a function that returns an
+:class:`analysis.io.Panel`; the builder checks the key and the ledger and
+writes ``data/processed/<name>.parquet`` with the raw hashes in its metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+import warnings
+
+from analysis.errors import AnalysisWarning
+from analysis.io import Panel, write_panel
+
+# name -> "module:function". Order matters only for the log.
+PANELS: dict[str, str] = {
+    "state_year": "analysis.panels.state:build_state_year",
+    "large_agency_year": "analysis.panels.marshall:build_large_agency_year",
+    "ny_agency_year": "analysis.panels.ny:build_ny_agency_year",
+    "ny_county_year": "analysis.panels.ny:build_ny_county_year",
+    "tx_county_month": "analysis.panels.detainers:build_tx_county_month",
+    "pa_facility_month": "analysis.panels.detainers:build_pa_facility_month",
+    "iowa_district_year": "analysis.panels.iowa:build_iowa_district_year",
+    "regime_sc_county": "analysis.regimes:build_sc_regime_table",
+    "regime_287g_county": "analysis.regimes:build_287g_regime_table",
+}
+
+
+def build_one(name: str) -> Panel:
+    """Run the builder registered under ``name`` and return its panel."""
+    if name not in PANELS:
+        raise ValueError(f"unknown panel {name!r}; choose from {sorted(PANELS)}.")
+    module_name, function_name = PANELS[name].split(":")
+    builder = getattr(importlib.import_module(module_name), function_name)
+    return builder()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build the named panels (all by default) and print rows and timings."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"panels to build: {list(PANELS)}")
+    args = parser.parse_args(argv)
+
+    for name in args.names or list(PANELS):
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AnalysisWarning)
+            panel = build_one(name)
+            target = write_panel(panel)
+        seconds = time.perf_counter() - start
+        print(
+            f"{name:<22} {len(panel.frame):>7,} rows  "
+            f"{len(caught):>2} warnings  {seconds:5.1f} s  -> {target}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Helpers shared by the source loaders: schema checks and name keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.errors import SchemaValidationError
+
+
+def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, where: str):
+    """Validate ``frame`` lazily; on failure raise naming the file, columns, rows.
+
+    Parameters
+    ----------
+    frame
+        Table to check.
+    schema
+        The pandera schema the loader promises.
+    where
+        The file (or table) name put first in the error message.
+    """
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        lines = []
+        for (column, check), group in cases.groupby(
+            ["column", "check"], dropna=False, sort=False
+        ):
+            rows = group["index"].dropna().head(5).tolist()
+            values = group["failure_case"].head(5).tolist()
+            lines.append(
+                f"  column {column!r}: fails {check} in {len(group)} row(s); "
+                f"rows {rows}, values {values}"
+            )
+        raise SchemaValidationError(
+            f"{where}: does not match schema {schema.name or ''}:\n"
+            + "\n".join(lines)
+            + "\nFix the input file or the loader's handling of it."
+        ) from None
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None:
+    """Raise ValueError naming the file and the absent columns."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaValidationError(
+            f"{where}: missing column(s) {missing}; found {list(frame.columns)}. "
+            "The file's layout differs from the one this loader reads."
+        )
+
+
+def name_key(name: str) -> str:
+    """Normalise a place name for matching: ``"St. Lawrence Co."`` -> ``"saintlawrence"``.
+
+    Lower-cases, strips accents and punctuation, expands "St."/"Ste." to
+    "saint"/"sainte" and removes county-type words (county, parish, borough,
+    city and borough, census area, municipality).
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    text = text.lower().strip()
+    text = re.sub(r"\bste\b\.?", "sainte ", text)
+    text = re.sub(r"\bst\b\.?", "saint ", text)
+    text = re.sub(
+        r"\b(county|co\.?|parish|city and borough|borough|census area|"
+        r"municipality)\b",
+        " ",
+        text,
+    )
+    return re.sub(r"[^a-z0-9]", "", text)
