@@ -72,3 +72,29 @@ def name_key(name: str) -> str:
         text,
     )
     return re.sub(r"[^a-z0-9]", "", text)
+
+
+def resolve_input(source: str, file: str, path=None):
+    """Return the file a loader should read.
+
+    With ``path=None`` the shipped file ``data/raw/<source>/<file>`` is checked
+    against the manifest's sha256 (a changed file raises
+    :class:`analysis.errors.DataIntegrityError` naming it). An explicit
+    ``path`` (a newer vintage, a test copy) is read as given, with an
+    :class:`analysis.errors.UnverifiedDataWarning`.
+    """
+    import warnings
+    from pathlib import Path
+
+    from analysis.errors import UnverifiedDataWarning
+    from analysis.manifest import raw_file
+
+    if path is None:
+        return raw_file(source, file)
+    warnings.warn(
+        f"{path}: read without a manifest hash check (not the shipped "
+        f"data/raw/{source}/{file}).",
+        UnverifiedDataWarning,
+        stacklevel=3,
+    )
+    return Path(path)
