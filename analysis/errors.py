@@ -43,3 +43,7 @@ class SchemaValidationError(ValueError):
 
 class LedgerImbalanceError(RuntimeError):
     """An audit-ledger step does not satisfy rows in = rows out + rows removed."""
+
+
+class CellEstimationWarning(AnalysisWarning):
+    """An estimator cell (e.g. one ATT(g, t)) could not be estimated; set to NaN."""

@@ -98,3 +98,29 @@ def resolve_input(source: str, file: str, path=None):
         stacklevel=3,
     )
     return Path(path)
+
+
+def read_crosswalk(name: str, columns: list[str]) -> pd.DataFrame:
+    """Read hand-made table ``data/crosswalks/<name>`` as strings, checking columns.
+
+    Every crosswalk row must carry a non-empty ``source`` (who says so, or
+    the reason for the mapping); ``columns`` lists the other columns the
+    caller needs. Empty cells stay empty strings, never NaN.
+    """
+    from analysis import paths
+
+    path = paths.project_root() / "data" / "crosswalks" / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: crosswalk not found; it ships with the repository "
+            "(see data/crosswalks/README.md)."
+        )
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    require_columns(table, [*columns, "source"], str(path))
+    unsourced = table.index[table["source"].str.strip() == ""].tolist()
+    if unsourced:
+        raise ValueError(
+            f"{path}: rows {unsourced[:5]} have an empty 'source'; every crosswalk "
+            "row must say where the mapping comes from."
+        )
+    return table

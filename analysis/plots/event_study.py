@@ -1,0 +1,174 @@
+"""Event-study figure: estimates by event time with their intervals.
+
+One or several results on one axes, dodged horizontally so their intervals do
+not overlap. The figure carries what a reader needs to read it: a zero line,
+the omitted reference period (hollow marker and dotted line), the
+post-treatment region shaded, pre-period estimates drawn with a different
+marker, and the interval type (pointwise or uniform) in the legend and the
+caption.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_event_study"]
+
+_COLOURS = ["#1b4f8a", "#c0392b", "#2e7d32", "#7b3294", "#e08214", "#525252"]
+_PRE_MARKER, _POST_MARKER = "s", "o"
+_NEEDED = ("event_time", "att", "ci_lower", "ci_upper")
+
+
+def plot_event_study(
+    results,
+    ax: plt.Axes | None = None,
+    labels: list[str] | None = None,
+    colors: list[str] | None = None,
+    offset: float = 0.1,
+    title: str | None = None,
+) -> plt.Axes:
+    """Plot one or several event studies on one axes.
+
+    Parameters
+    ----------
+    results
+        A result or a list of results. Each needs ``tidy()`` returning
+        ``event_time``, ``att``, ``ci_lower`` and ``ci_upper`` (and optionally
+        ``band_lower``/``band_upper``, drawn instead of the pointwise interval
+        when present), and the attributes ``band`` ("pointwise" or
+        "uniform"), ``reference_period`` (None if the estimator has none, as
+        with a varying base period) and ``label``.
+    ax
+        Axes to draw on; a new figure is made when omitted.
+    labels, colors
+        One per result; default the results' ``label`` and a fixed palette.
+    offset
+        Horizontal distance between dodged results, in event-time units.
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes. Its legend names each result with its confidence level and
+        band type; a caption below the axes repeats the band type, the
+        reference period and, where the result has ``n_clusters``, the
+        number of clusters.
+    """
+    results = list(results) if isinstance(results, (list, tuple)) else [results]
+    if not results:
+        raise ValueError("results is empty; pass at least one event-study result.")
+    labels = _one_per_result(labels, [getattr(r, "label", "") for r in results],
+                             "labels", len(results))
+    default_colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(results))]
+    colors = _one_per_result(colors, default_colours, "colors", len(results))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+
+    tables = [_checked_table(result, label) for result, label in zip(results, labels)]
+    all_times = np.concatenate([t["event_time"].to_numpy(float) for t in tables])
+    references = [getattr(r, "reference_period", None) for r in results]
+    known_references = sorted({int(r) for r in references if r is not None})
+
+    # Treatment starts at event time 0: shade from halfway between -1 and 0.
+    right_edge = max(all_times.max(), 0) + 0.5
+    ax.axvspan(-0.5, right_edge, color="0.93", zorder=0, label="_post region")
+    ax.axhline(0.0, color="0.3", linewidth=0.8, zorder=1)
+    for reference in known_references:
+        ax.axvline(reference, color="0.45", linestyle=":", linewidth=1.0, zorder=1)
+
+    shift = (np.arange(len(results)) - (len(results) - 1) / 2) * offset
+    for i, (result, table) in enumerate(zip(results, tables)):
+        _draw_one(ax, result, table, labels[i], colors[i], shift[i], references[i])
+
+    ax.set_xlabel("Event time (periods since first treatment)")
+    ax.set_ylabel("Estimate")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small", frameon=False)
+    ax.text(
+        0.0, -0.18, _caption(results, known_references), transform=ax.transAxes,
+        fontsize="x-small", va="top", ha="left", color="0.3",
+    )
+    return ax
+
+
+def _draw_one(ax, result, table, label, colour, shift, reference):
+    band = getattr(result, "band", "pointwise")
+    level = f"{1 - getattr(result, 'alpha', 0.05):.0%}"
+    use_band = {"band_lower", "band_upper"} <= set(table) and table[
+        ["band_lower", "band_upper"]
+    ].notna().all(axis=None)
+    lower = table["band_lower"] if use_band else table["ci_lower"]
+    upper = table["band_upper"] if use_band else table["ci_upper"]
+    band_name = band if use_band else "pointwise"
+    x = table["event_time"].to_numpy(float) + shift
+    estimate = table["att"].to_numpy(float)
+    pre = x - shift < 0
+
+    ax.errorbar(
+        x, estimate,
+        yerr=[estimate - lower.to_numpy(float), upper.to_numpy(float) - estimate],
+        fmt="none", ecolor=colour, elinewidth=1.2, capsize=2, zorder=2,
+    )
+    ax.plot(x[pre], estimate[pre], linestyle="none", marker=_PRE_MARKER,
+            color=colour, markersize=5, zorder=3, label="_pre")
+    ax.plot(x[~pre], estimate[~pre], linestyle="none", marker=_POST_MARKER,
+            color=colour, markersize=5, zorder=3,
+            label=f"{label} ({level} {band_name} {_interval_word(band_name)})")
+    if reference is not None:
+        ax.plot([reference + shift], [0.0], linestyle="none", marker="o",
+                markerfacecolor="white", markeredgecolor=colour, markersize=6,
+                zorder=4, label="_reference")
+
+
+def _interval_word(band: str) -> str:
+    return "intervals" if band == "pointwise" else "band"
+
+
+def _caption(results, references) -> str:
+    bands = sorted({getattr(r, "band", "pointwise") for r in results})
+    parts = [f"Intervals: {' / '.join(bands)}."]
+    if references:
+        parts.append(
+            f"Reference period {', '.join(map(str, references))} (hollow marker, "
+            "dotted line) normalised to 0."
+        )
+    parts.append("Shaded: post-treatment; squares: pre-periods.")
+    clusters = [getattr(r, "n_clusters", None) for r in results]
+    if any(c is not None for c in clusters):
+        shown = ", ".join(str(c) for c in clusters if c is not None)
+        parts.append(f"Clusters: {shown}.")
+    return textwrap.fill(" ".join(parts), width=100)
+
+
+def _checked_table(result, label) -> pd.DataFrame:
+    if not hasattr(result, "tidy"):
+        raise ValueError(
+            f"result {label!r} ({type(result).__name__}) has no tidy(); pass an "
+            "event-study result."
+        )
+    table = result.tidy()
+    missing = [c for c in _NEEDED if c not in table]
+    if missing:
+        raise ValueError(
+            f"result {label!r}: tidy() lacks column(s) {missing}; is it an event "
+            "study (e.g. twfe(..., event_study=True))?"
+        )
+    table = table.dropna(subset=["event_time"])
+    if table.empty:
+        raise ValueError(f"result {label!r} has no event-time estimates to plot.")
+    return table.sort_values("event_time").reset_index(drop=True)
+
+
+def _one_per_result(given, default, name, count):
+    if given is None:
+        return default
+    given = list(given)
+    if len(given) != count:
+        raise ValueError(f"{name} has {len(given)} entries for {count} result(s).")
+    return given
