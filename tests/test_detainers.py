@@ -13,7 +13,11 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.errors import DroppedRowsWarning, SchemaValidationError
+from analysis.errors import (
+    DroppedRowsWarning,
+    RecodedValuesWarning,
+    SchemaValidationError,
+)
 from analysis.io import read_panel, write_panel
 from analysis.ledger import Ledger
 from analysis.panels import detainers
@@ -67,12 +71,16 @@ def tx_panel():
 @pytest.fixture(scope="module")
 def pa():
     ledger = Ledger("test")
-    return pennsylvania.load_pa_detainers(ledger=ledger), ledger
+    with pytest.warns(RecodedValuesWarning, match="Lifted - Lack of Funds"):
+        frame = pennsylvania.load_pa_detainers(ledger=ledger)
+    return frame, ledger
 
 
 @pytest.fixture(scope="module")
 def pa_panel():
-    return detainers.build_pa_facility_month()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return detainers.build_pa_facility_month()
 
 
 # --- Census ------------------------------------------------------------------

@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 from analysis import paths
-from analysis.errors import SchemaValidationError
+from analysis.errors import RecodedValuesWarning, SchemaValidationError
 from analysis.ledger import Ledger
 from analysis.panels import iowa as iowa_panel
 from analysis.sources import iowa
@@ -46,7 +46,14 @@ def _quiet_expected_warnings():
 @pytest.fixture(scope="module")
 def releases():
     ledger = Ledger("test")
-    return iowa.load_iowa_recidivism(ledger=ledger), ledger
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = iowa.load_iowa_recidivism(ledger=ledger)
+    # Merging labels warns with the count (659 = ISC 350 + Interstate Compact 309).
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, RecodedValuesWarning)]
+    assert any("recoded 659 of 26020" in m for m in messages)
+    return frame, ledger
 
 
 @pytest.fixture(scope="module")

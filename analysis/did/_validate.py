@@ -157,7 +157,7 @@ def prepare_panel(
         raise ValueError(
             f"panel=True needs a balanced panel, but {int(short.sum())} units are "
             f"not observed in all {n_periods} periods of {tname!r} (e.g. "
-            f"{idname}={list(unit_ids[short][:3])}). Keep only units observed in "
+            f"{idname}={unit_ids[short][:3].tolist()}). Keep only units observed in "
             "every period (repeated cross-section estimation with panel=False and "
             "R did's allow_unbalanced_panel are not implemented)."
         )
@@ -249,14 +249,14 @@ def prepare_panel(
             rows_before,
             rows_before - count * len(periods),
             removed={"units already treated in the first period": count * len(periods)},
-            examples={"units already treated in the first period": list(
-                unit_ids[first_treated][:5])},
+            examples={"units already treated in the first period":
+                      unit_ids[first_treated][:5].tolist()},
         )
         warnings.warn(
             f"att_gt: dropped {count} units ({count * len(periods)} rows) already "
             f"treated in the first period {periods[0]:g}"
             + (f" given anticipation={anticipation:g}" if anticipation else "")
-            + f"; e.g. {idname}={list(unit_ids[first_treated][:3])}. They have "
+            + f"; e.g. {idname}={unit_ids[first_treated][:3].tolist()}. They have "
             "no untreated period to difference from.",
             DroppedRowsWarning,
             stacklevel=_STACK_TO_USER - 1,

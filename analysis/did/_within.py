@@ -73,6 +73,11 @@ def prepare_panel(
         )
 
     frame = data[needed].reset_index(drop=True)
+    if frame[gname].isna().any():
+        raise ValueError(
+            f"column {gname!r} has {int(frame[gname].isna().sum())} missing values; "
+            "code never-treated units as 0 (the first treated period otherwise)."
+        )
     ledger = Ledger("estimation sample")
     missing = frame[needed].isna().any(axis=1)
     frame = ledger.drop(

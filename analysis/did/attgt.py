@@ -135,7 +135,7 @@ def att_gt(
         weightsname=weightsname, cluster_name=cluster_name,
     )
     if cluster_name is not None:
-        warn_few_clusters(arrays.n_clusters, cluster_name, stacklevel=3)
+        warn_few_clusters(arrays.n_clusters, cluster_name, stacklevel=2)
 
     cells, influence = _estimate_cells(
         arrays, control_group, est_method, anticipation, base_period
@@ -240,7 +240,7 @@ def _estimate_cells(arrays, control_group, est_method, anticipation, base_period
                     f"{reason} ({record['n_treated']} treated, "
                     f"{record['n_control']} comparison units).",
                     CellEstimationWarning,
-                    stacklevel=4,
+                    stacklevel=3,
                 )
                 att = np.nan
                 out[:] = np.nan

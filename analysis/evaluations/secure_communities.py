@@ -1,0 +1,151 @@
+"""Secure Communities activation and reported crime: sample and estimates.
+
+The design is a staggered difference-in-differences on a unit x year panel.
+Every US county was activated between October 2008 and January 2013, so no
+unit is never treated. Units activated in the last cohort are therefore used
+as the comparison group throughout, and the window ends the year before that
+cohort's activation (the rule of R ``did`` when no unit is never treated).
+Within that window they are untreated, so they enter with ``gname = 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.did import att_gt, bacon, pretrend_test, twfe
+from analysis.io import Panel
+from analysis.ledger import Ledger
+from analysis.regimes import assign_cohorts
+
+
+@dataclass
+class SCDesign:
+    """The pre-specified choices of one Secure Communities evaluation.
+
+    Attributes
+    ----------
+    name
+        Results folder name.
+    unit_col
+        Unit id column of the panel (an agency ORI or a county FIPS).
+    outcomes
+        Rate columns (per 100,000) to analyse, mapped to a plain label; each
+        is analysed in logs, so effects are approximately proportional.
+    first_year, last_year
+        Requested window; the last year is cut to the year before the last
+        cohort when no unit is never treated.
+    full_year_column
+        Column flagging a full year of reporting; unit-years flagged false
+        are treated as missing outcomes (partial years understate crime).
+    seed, n_boot
+        Multiplier bootstrap for uniform bands.
+    """
+
+    name: str
+    unit_col: str
+    outcomes: dict[str, str]
+    first_year: int
+    last_year: int
+    full_year_column: str | None = None
+    seed: int = 20081027
+    n_boot: int = 999
+    alpha: float = 0.05
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def prepare_sample(
+    panel: Panel, regimes: Panel, design: SCDesign, outcome: str
+) -> tuple[pd.DataFrame, Ledger]:
+    """Build the balanced estimation sample for one outcome.
+
+    Returns the sample (columns ``unit``, ``year``, ``gname``,
+    ``log_<outcome>`` plus the panel's columns) and a ledger of every row removed on the way.
+    """
+    ledger = Ledger(f"{design.name}:{outcome}")
+    frame = panel.frame.copy()
+
+    outside = (frame["year"] < design.first_year) | (frame["year"] > design.last_year)
+    frame = ledger.drop(
+        frame, outside, "window", f"outside {design.first_year}-{design.last_year}",
+        id_columns=[design.unit_col, "year"], warn=False,
+    )
+    frame = assign_cohorts(
+        frame, regimes.frame, unit_col="county_fips", period_col="year",
+        unmatched="drop", ledger=ledger,
+    )
+
+    # No never-treated units: the last cohort becomes the comparison group.
+    last_cohort = int(frame["gname"].max())
+    if (frame["gname"] == 0).sum() == 0:
+        after = frame["year"] >= last_cohort
+        frame = ledger.drop(
+            frame, after, "comparison window",
+            f"year >= {last_cohort}, when the last cohort (the comparison group) "
+            "is treated",
+            id_columns=[design.unit_col, "year"], warn=False,
+        )
+        last = frame["gname"] == last_cohort
+        ledger.recode(
+            "comparison group", f"cohort {last_cohort} untreated in window: gname 0",
+            int(last.sum()), len(frame), warn=False,
+        )
+        frame.loc[last, "gname"] = 0
+
+    # Log rates: partial-year reports and zero or missing rates are missing.
+    rate = frame[outcome].astype("float64")
+    unusable = rate.isna() | (rate <= 0)
+    if design.full_year_column is not None:
+        unusable |= frame[design.full_year_column].eq(False).fillna(False).astype(bool)
+    ledger.recode(
+        "outcome", "partial year, zero or missing rate set to missing",
+        int(unusable.sum()), len(frame),
+        examples=frame.loc[unusable, [design.unit_col, "year"]].astype(str)
+        .agg("/".join, axis=1).tolist(), warn=False,
+    )
+    frame[f"log_{outcome}"] = np.where(unusable, np.nan, np.log(rate.where(~unusable, 1.0)))
+
+    # One balanced sample for every estimator: drop units with a missing year.
+    incomplete = frame.groupby(design.unit_col)[f"log_{outcome}"].transform(
+        lambda s: s.isna().any()
+    )
+    frame = ledger.drop(
+        frame, incomplete, "balance", "unit with a missing outcome year",
+        id_columns=[design.unit_col, "year"],
+    )
+    counts = frame.groupby(design.unit_col)["year"].transform("size")
+    short = counts < counts.max()
+    frame = ledger.drop(
+        frame, short, "balance", "unit not observed in every window year",
+        id_columns=[design.unit_col, "year"],
+    )
+    frame = frame.rename(columns={design.unit_col: "unit"})
+    return frame.reset_index(drop=True), ledger
+
+
+def estimate(sample: pd.DataFrame, design: SCDesign, outcome: str) -> dict:
+    """Run the robust estimator, TWFE and the diagnostics on one sample.
+
+    Returns a dict of result objects keyed by short names.
+    """
+    common = dict(yname=f"log_{outcome}", tname="year", idname="unit", gname="gname")
+    cs = att_gt(
+        sample, **common, control_group="notyettreated", est_method="dr",
+        bootstrap=True, n_boot=design.n_boot, seed=design.seed, alpha=design.alpha,
+    )
+    results = {
+        "cs_attgt": cs,
+        "cs_dynamic": cs.aggregate("dynamic", na_rm=True),
+        "cs_simple": cs.aggregate("simple", na_rm=True),
+        "cs_group": cs.aggregate("group", na_rm=True),
+        "twfe_es": twfe(
+            sample, **common, event_study=True, clustervars="unit",
+            alpha=design.alpha,
+        ),
+        "twfe_static": twfe(sample, **common, clustervars="unit", alpha=design.alpha),
+    }
+    results["twfe_pretrend"] = pretrend_test(results["twfe_es"])
+    results["bacon"] = bacon(sample, **common)
+    return results
