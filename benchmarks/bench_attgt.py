@@ -26,8 +26,9 @@ def synthetic_panel(n_units: int, n_periods: int = N_PERIODS, seed: int = 0):
     rng = np.random.default_rng(seed)
     years = np.arange(2000, 2000 + n_periods)
     cohorts = np.r_[0, years[3:-2:2]]
-    first_treated = rng.choice(cohorts, size=n_units,
-                               p=[1 / 3] + [2 / 3 / (len(cohorts) - 1)] * (len(cohorts) - 1))
+    treated_share = 2 / 3 / (len(cohorts) - 1)
+    probabilities = [1 / 3] + [treated_share] * (len(cohorts) - 1)
+    first_treated = rng.choice(cohorts, size=n_units, p=probabilities)
     unit_effect = rng.normal(size=n_units)
     year_effect = np.linspace(0, 1, n_periods)
     exposure = years[None, :] - first_treated[:, None]

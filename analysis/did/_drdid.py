@@ -41,7 +41,8 @@ def logit_fit(covariates, treated, weights, *, max_iter=50, tol=1e-12):
         index = covariates @ gamma
         fitted = 1.0 / (1.0 + np.exp(-index))
         score = covariates.T @ (weights * (treated - fitted))
-        hessian = (covariates * (weights * fitted * (1 - fitted))[:, None]).T @ covariates
+        curvature = weights * fitted * (1 - fitted)
+        hessian = (covariates * curvature[:, None]).T @ covariates
         try:
             step = np.linalg.solve(hessian, score)
         except np.linalg.LinAlgError as error:

@@ -227,7 +227,7 @@ def prepare_panel(
                 "no never treated",
                 n_units * n_periods,
                 n_units * int(keep_periods.sum()),
-                removed={"periods at or after the last cohort's start": dropped * n_units},
+                removed={"periods from the last cohort's start": dropped * n_units},
             )
         notes.append(f"cohort {latest:g} used only as a control (no never treated)")
 
@@ -304,7 +304,9 @@ def _formula_variables(xformla: str | None) -> list[str]:
 
     text = xformla.strip()
     if not text.startswith("~"):
-        raise ValueError(f"xformla={xformla!r} must be a one-sided formula like '~ lpop'.")
+        raise ValueError(
+            f"xformla={xformla!r} must be a one-sided formula like '~ lpop'."
+        )
     return sorted(Formula(text).required_variables)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.did._demean import demean_two_way
 from analysis.errors import FewClustersWarning
 from analysis.ledger import Ledger
 
@@ -152,68 +153,6 @@ def _cluster_column(clustervars: str | list[str] | None, idname: str) -> str:
             f"unit id {idname!r} and at most one coarser column."
         )
     return others[0] if others else idname
-
-
-def demean_two_way(
-    matrix: np.ndarray,
-    unit_code: np.ndarray,
-    time_code: np.ndarray,
-    weights: np.ndarray | None = None,
-    *,
-    tol: float = 1e-14,
-    max_iter: int = 10_000,
-) -> np.ndarray:
-    """Remove unit and period fixed effects from every column of ``matrix``.
-
-    Notes
-    -----
-    The residual of a (weighted) regression of a column :math:`x_{it}` on
-    unit and period dummies is its fixed point under alternating weighted
-    demeaning, :math:`x \\leftarrow x - \\bar x_{i\\cdot}` then
-    :math:`x \\leftarrow x - \\bar x_{\\cdot t}` (method of alternating
-    projections; Guimaraes and Portugal 2010). An unweighted balanced panel
-    needs one pass, :math:`x_{it} - \\bar x_{i\\cdot} - \\bar x_{\\cdot t} +
-    \\bar x`, so it is done exactly. Otherwise the iterations stop when no
-    entry moves by more than ``tol`` times the column's scale.
-    """
-    matrix = np.asarray(matrix, dtype=float)
-    column_vector = matrix.ndim == 1
-    values = matrix.reshape(len(matrix), -1).copy()
-    n_units, n_periods = unit_code.max() + 1, time_code.max() + 1
-    w = np.ones(len(values)) if weights is None else np.asarray(weights, float)
-    unit_w = np.bincount(unit_code, w, n_units)
-    time_w = np.bincount(time_code, w, n_periods)
-
-    def group_means(x, codes, totals, size):
-        sums = np.stack(
-            [np.bincount(codes, w * x[:, j], size) for j in range(x.shape[1])], 1
-        )
-        return (sums / totals[:, None])[codes]
-
-    balanced = len(values) == n_units * n_periods
-    if weights is None and balanced:
-        grand = values.mean(axis=0)
-        values = (
-            values
-            - group_means(values, unit_code, unit_w, n_units)
-            - group_means(values, time_code, time_w, n_periods)
-            + grand
-        )
-        return values[:, 0] if column_vector else values
-
-    scale = np.maximum(np.abs(values).max(axis=0), 1.0)
-    for _ in range(max_iter):
-        before = values
-        values = values - group_means(values, unit_code, unit_w, n_units)
-        values = values - group_means(values, time_code, time_w, n_periods)
-        if np.all(np.abs(values - before).max(axis=0) <= tol * scale):
-            break
-    else:
-        raise RuntimeError(
-            f"two-way demeaning did not converge in {max_iter} iterations; the "
-            "panel may be very unbalanced or disconnected."
-        )
-    return values[:, 0] if column_vector else values
 
 
 @dataclass

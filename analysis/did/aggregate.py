@@ -8,6 +8,8 @@ functions plus a term for having estimated the weights (R's ``wif``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -86,7 +88,8 @@ def aggregate(
             "aggregate the others."
         )
     if missing.any():
-        cells, influence = cells[~missing].reset_index(drop=True), influence[:, ~missing]
+        cells = cells[~missing].reset_index(drop=True)
+        influence = influence[:, ~missing]
         if kind == "group":
             # As in R did: drop cohorts with no estimable post-treatment cell.
             has_post = cells[cells["post"]].groupby("group").size()
@@ -101,7 +104,9 @@ def aggregate(
     event = _event_time(cells, design.periods)
     post = cells["post"].to_numpy(dtype=bool)
     cohorts = np.unique(group)
-    cohort_share = np.array([np.mean(unit_weights * (unit_group == g)) for g in cohorts])
+    cohort_share = np.array(
+        [np.mean(unit_weights * (unit_group == cohort)) for cohort in cohorts]
+    )
     share = cohort_share[np.searchsorted(cohorts, group)]
 
     def combine(which):
@@ -167,7 +172,8 @@ def aggregate(
                 cells.assign(time=cells["base"]), design.periods)[~post]
             reference = int(base_event.max()) if len(base_event) else None
 
-    element_psi = np.column_stack(columns) if columns else np.empty((len(unit_group), 0))
+    element_psi = (np.column_stack(columns) if columns
+                   else np.empty((len(unit_group), 0)))
     all_psi = np.column_stack([element_psi, overall_psi])
     se = analytic_se(all_psi, arrays.cluster, arrays.n_clusters)
     critical, band = None, "pointwise"
@@ -193,11 +199,11 @@ def aggregate(
     options = {k: v for k, v in (("min_e", min_e), ("max_e", max_e),
                                  ("balance_e", balance_e)) if v is not None
                and np.isfinite(v)}
-    if alpha != design.alpha:
-        options["alpha"] = alpha
+    # The aggregate's own inference choices, for its printout.
+    design = replace(design, bootstrap=bool(bootstrap), alpha=alpha)
     return AggregateResult(
         kind=kind, overall_att=overall, overall_se=float(se[-1]), table=table,
-        design=design, band=band, critical_value=critical,
+        design=design, band=band, critical_value=critical, ledger=result.ledger,
         reference_period=reference, influence=element_psi,
         overall_influence=overall_psi, options=options,
     )

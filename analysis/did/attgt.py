@@ -24,7 +24,12 @@ from analysis.did._validate import (
     normalise_clustervars,
     prepare_panel,
 )
-from analysis.did.bootstrap import analytic_se, multiplier_bootstrap, warn_few_clusters
+from analysis.did.bootstrap import (
+    analytic_se,
+    checked_critical_value,
+    multiplier_bootstrap,
+    warn_few_clusters,
+)
 from analysis.did.results import ATTgtResult, Design
 from analysis.errors import CellEstimationWarning
 
@@ -162,7 +167,9 @@ def att_gt(
             weights=boot_weights, alpha=alpha, rng=np.random.default_rng(seed),
         )
         cells["se"] = boot.se
-        critical = boot.critical_value
+        critical, band = checked_critical_value(boot.critical_value, alpha)
+        if band == "pointwise":
+            critical = None
     # As in R did: a zero standard error (the normalised base-period cell) is
     # reported as missing, not as perfect precision.
     cells.loc[cells["se"] <= np.sqrt(np.finfo(float).eps) * 10, "se"] = np.nan
@@ -260,7 +267,9 @@ def _cell(arrays, treat, control, current, base, est_method, out):
     Returns (att, None) or (NaN, reason) when the cell cannot be estimated.
     """
     n_units = arrays.n_units
-    rows = np.concatenate([np.arange(part.start, part.stop) for part in [treat, *control]])
+    rows = np.concatenate(
+        [np.arange(part.start, part.stop) for part in [treat, *control]]
+    )
     n_cell = len(rows)
     delta_y = arrays.outcome[rows, current] - arrays.outcome[rows, base]
     treated = np.zeros(n_cell)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.did._within import demean_two_way, prepare_panel
+from analysis.did._demean import demean_two_way
+from analysis.did._within import prepare_panel
 
 __all__ = ["BaconResult", "bacon"]
 

@@ -82,7 +82,11 @@ def draw_weights(rng: np.random.Generator, shape, kind: str) -> np.ndarray:
     else ``(1 + sqrt 5)/2`` (third moment 1).
     """
     if kind == "rademacher":
-        return rng.integers(0, 2, size=shape, dtype=np.int8) * 2.0 - 1.0
+        # Eight fair signs from each random byte: much faster than integers().
+        n_draws, n_columns = shape
+        raw = rng.integers(0, 256, size=(n_draws, -(-n_columns // 8)), dtype=np.uint8)
+        bits = np.unpackbits(raw, axis=1, count=n_columns)
+        return bits * 2.0 - 1.0
     root5 = np.sqrt(5.0)
     low = rng.random(shape) < (root5 + 1) / (2 * root5)
     return np.where(low, (1 - root5) / 2, (1 + root5) / 2)

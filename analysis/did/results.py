@@ -96,7 +96,8 @@ def _text(title: str, design: Design, table: pd.DataFrame, head: list[str]) -> s
     width = max(len(name) for name, _ in design.lines())
     lines = [title, "=" * len(title)]
     lines += [f"{name:<{width}} : {value}" for name, value in design.lines()]
-    lines += head + ["", table.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
+    body = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    lines += head + ["", body]
     return "\n".join(lines)
 
 
@@ -125,7 +126,8 @@ class ATTgtResult:
     design
         The :class:`Design` echoed by printouts.
     critical_value
-        Sup-t critical value from the bootstrap (None when analytic).
+        Sup-t critical value of the uniform band from the bootstrap (None when
+        analytic, or when R did's checks fell back to pointwise intervals).
     """
 
     table: pd.DataFrame
@@ -151,20 +153,30 @@ class ATTgtResult:
         """Columns group, time, event_time, base, post, att, se, ci_lower,
         ci_upper (pointwise), and band_lower, band_upper (uniform sup-t) when
         bootstrapped; event_time counts periods, not calendar units."""
-        from analysis.did.bootstrap import checked_critical_value
-
         frame = self.table[["group", "time", "base", "post", "att", "se"]].copy()
         frame.insert(2, "event_time", _event_time(frame, self.design.periods))
-        critical = None
-        if self.critical_value is not None:
-            critical, _ = checked_critical_value(self.critical_value, self.design.alpha)
-        return _interval_columns(frame, self.design.alpha, critical)
+        return _interval_columns(frame, self.design.alpha, self.critical_value)
 
-    def aggregate(self, kind: str, **options):
-        """Aggregate ATT(g, t); see :func:`analysis.did.aggregate.aggregate`."""
+    def aggregate(
+        self,
+        kind: str,
+        *,
+        min_e: float = -np.inf,
+        max_e: float = np.inf,
+        balance_e: int | None = None,
+        na_rm: bool = False,
+        bootstrap: bool | None = None,
+        alpha: float | None = None,
+    ) -> "AggregateResult":
+        """Aggregate ATT(g, t) into ``kind`` = simple, group, calendar or dynamic.
+
+        See :func:`analysis.did.aggregate.aggregate` for the options and the
+        estimator.
+        """
         from analysis.did.aggregate import aggregate
 
-        return aggregate(self, kind, **options)
+        return aggregate(self, kind, min_e=min_e, max_e=max_e, balance_e=balance_e,
+                         na_rm=na_rm, bootstrap=bootstrap, alpha=alpha)
 
     def summary(self) -> str:
         shown = self.tidy().drop(columns=["base"])
@@ -220,6 +232,7 @@ class AggregateResult:
     influence: np.ndarray | None = field(default=None, repr=False)
     overall_influence: np.ndarray | None = field(default=None, repr=False)
     options: dict = field(default_factory=dict)
+    ledger: Ledger | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:

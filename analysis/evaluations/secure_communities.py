@@ -40,6 +40,8 @@ class SCDesign:
     full_year_column
         Column flagging a full year of reporting; unit-years flagged false
         are treated as missing outcomes (partial years understate crime).
+    twfe_leads, twfe_lags
+        TWFE event window; event times beyond it are binned into the ends.
     seed, n_boot
         Multiplier bootstrap for uniform bands.
     """
@@ -50,6 +52,8 @@ class SCDesign:
     first_year: int
     last_year: int
     full_year_column: str | None = None
+    twfe_leads: int | None = None
+    twfe_lags: int | None = None
     seed: int = 20081027
     n_boot: int = 999
     alpha: float = 0.05
@@ -102,8 +106,12 @@ def prepare_sample(
     ledger.recode(
         "outcome", "partial year, zero or missing rate set to missing",
         int(unusable.sum()), len(frame),
-        examples=frame.loc[unusable, [design.unit_col, "year"]].astype(str)
-        .agg("/".join, axis=1).tolist(), warn=False,
+        examples=[
+            f"{unit}/{year}"
+            for unit, year in frame.loc[unusable, [design.unit_col, "year"]]
+            .itertuples(index=False)
+        ],
+        warn=False,
     )
     frame[f"log_{outcome}"] = np.where(unusable, np.nan, np.log(rate.where(~unusable, 1.0)))
 
@@ -121,7 +129,7 @@ def prepare_sample(
         frame, short, "balance", "unit not observed in every window year",
         id_columns=[design.unit_col, "year"],
     )
-    frame = frame.rename(columns={design.unit_col: "unit"})
+    frame["unit"] = frame[design.unit_col]
     return frame.reset_index(drop=True), ledger
 
 
@@ -142,6 +150,7 @@ def estimate(sample: pd.DataFrame, design: SCDesign, outcome: str) -> dict:
         "cs_group": cs.aggregate("group", na_rm=True),
         "twfe_es": twfe(
             sample, **common, event_study=True, clustervars="unit",
+            leads=design.twfe_leads, lags=design.twfe_lags, bin_endpoints=True,
             alpha=design.alpha,
         ),
         "twfe_static": twfe(sample, **common, clustervars="unit", alpha=design.alpha),

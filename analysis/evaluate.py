@@ -1,0 +1,176 @@
+"""Run every evaluation and save its results: ``python -m analysis.evaluate``.
+
+Reads the panels in ``data/processed/`` and the plans in ``plans/``, runs the
+estimators, and writes tidy tables and JSON records under ``results/``. The
+report notebooks read only these files: they never re-estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+import tomllib
+import warnings
+from importlib import metadata
+
+import pandas as pd
+
+from analysis import paths
+from analysis.errors import AnalysisWarning
+from analysis.evaluations import descriptive
+from analysis.evaluations.secure_communities import (
+    SCDesign,
+    estimate,
+    prepare_sample,
+)
+from analysis.io import read_panel
+from analysis.store import save_result
+
+SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
+PACKAGES = ["numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotlib",
+            "pyarrow", "pandera"]
+
+
+def read_plan(name: str) -> dict:
+    """Read ``plans/<name>.toml``."""
+    path = paths.project_root() / "plans" / f"{name}.toml"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: analysis plan not found.")
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def environment() -> dict:
+    """Python and package versions, for the reproducibility appendix."""
+    versions = {"python": platform.python_version()}
+    for package in PACKAGES:
+        versions[package] = metadata.version(package)
+    return versions
+
+
+def _record(result, **extra) -> dict:
+    """The JSON record of one estimate: design, overall effect, inference."""
+    record = {
+        "label": getattr(result, "label", ""),
+        "band": getattr(result, "band", "pointwise"),
+        "reference_period": getattr(result, "reference_period", None),
+        "summary": repr(result),
+        **extra,
+    }
+    for name in ["overall_att", "overall_se", "n_units", "n_clusters", "n_obs"]:
+        value = getattr(result, name, None)
+        if value is not None and not callable(value):
+            record[name] = value
+    if hasattr(result, "overall_ci"):
+        record["overall_ci"] = list(result.overall_ci)
+    return record
+
+
+def run_sc(plan: dict) -> pd.DataFrame:
+    """Run one Secure Communities plan for each of its outcomes; save everything."""
+    design = SCDesign(
+        name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
+        first_year=plan["first_year"], last_year=plan["last_year"],
+        full_year_column=plan.get("full_year_column"),
+        twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
+        seed=plan["seed"],
+        n_boot=plan["n_boot"], alpha=plan["alpha"],
+    )
+    panel = read_panel(plan["panel"])
+    regimes = read_panel(plan["regime"])
+    provenance = {**panel.raw_sha256, **regimes.raw_sha256}
+    rows = []
+
+    for outcome, label in design.outcomes.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AnalysisWarning)
+            sample, ledger = prepare_sample(panel, regimes, design, outcome)
+            results = estimate(sample, design, outcome)
+        common = {
+            "plan": plan, "outcome": outcome, "outcome_label": label,
+            "raw_sha256": provenance, "warnings": [str(w.message) for w in caught],
+        }
+        prefix = f"{outcome}__"
+        save_result(design.name, prefix + "sample",
+                    sample[["unit", "county_fips", "year", "gname",
+                            f"log_{outcome}"]],
+                    {"ledger": ledger.to_frame().to_dict("records"), **common})
+        for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:
+            result = results[key]
+            save_result(design.name, prefix + key, result.tidy(),
+                        _record(result, **common))
+        pretrend = results["twfe_pretrend"]
+        bacon = results["bacon"]
+        save_result(design.name, prefix + "bacon", bacon.comparisons,
+                    {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
+                     "forbidden_weight": bacon.forbidden_weight, **common})
+        pretrend_table = pd.DataFrame(
+            [{"statistic": pretrend.statistic, "df": pretrend.df,
+              "pvalue": pretrend.pvalue,
+              "pre_periods": " ".join(map(str, pretrend.pre_periods))}]
+        )
+        save_result(design.name, prefix + "twfe_pretrend", pretrend_table,
+                    {"summary": repr(pretrend), "statistic": pretrend.statistic,
+                     "df": pretrend.df, "p_value": pretrend.pvalue, **common})
+
+        simple, static = results["cs_simple"], results["twfe_static"]
+        static_row = static.tidy().iloc[0]
+        rows += [
+            {"outcome": outcome, "label": label, "estimator": simple.label,
+             "att": simple.overall_att, "se": simple.overall_se,
+             "ci_lower": simple.overall_ci[0], "ci_upper": simple.overall_ci[1],
+             "units": sample["unit"].nunique(), "years": sample["year"].nunique()},
+            {"outcome": outcome, "label": label, "estimator": static.label,
+             "att": static_row["att"], "se": static_row["se"],
+             "ci_lower": static_row["ci_lower"], "ci_upper": static_row["ci_upper"],
+             "units": sample["unit"].nunique(), "years": sample["year"].nunique(),
+             "pretrend_p": pretrend.pvalue},
+        ]
+    summary = pd.DataFrame(rows)
+    save_result(design.name, "summary", summary,
+                {"plan": plan, "raw_sha256": provenance, "environment": environment()})
+    return summary
+
+
+def run_descriptive() -> None:
+    """Save the detainer and recidivism tables the compliance reports show."""
+    texas = read_panel("tx_county_month")
+    pennsylvania = read_panel("pa_facility_month")
+    iowa = read_panel("iowa_district_year")
+    tables = {
+        ("detainers", "texas_statewide_month"): (
+            descriptive.texas_statewide_month(texas.frame), texas),
+        ("detainers", "texas_top_counties"): (
+            descriptive.texas_top_counties(texas.frame), texas),
+        ("detainers", "pennsylvania_outcomes_by_year"): (
+            descriptive.pennsylvania_outcomes_by_year(pennsylvania.frame),
+            pennsylvania),
+        ("detainers", "pennsylvania_top_facilities"): (
+            descriptive.pennsylvania_top_facilities(pennsylvania.frame),
+            pennsylvania),
+        ("iowa", "district_year"): (iowa.frame, iowa),
+    }
+    for (evaluation, name), (table, panel) in tables.items():
+        save_result(evaluation, name, table,
+                    {"panel": panel.name, "raw_sha256": panel.raw_sha256,
+                     "notes": panel.notes})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run every plan, print a one-line summary of each, and time the whole."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args(argv)
+    start = time.perf_counter()
+
+    for name in SC_PLANS:
+        step = time.perf_counter()
+        summary = run_sc(read_plan(name))
+        print(f"{name:<22} {len(summary)} estimates  "
+              f"{time.perf_counter() - step:5.1f} s")
+    run_descriptive()
+    print(f"descriptive tables saved; total {time.perf_counter() - start:5.1f} s")
+
+
+if __name__ == "__main__":
+    main()
