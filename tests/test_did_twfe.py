@@ -394,3 +394,23 @@ def test_pretrend_on_sun_abraham_rejects_a_built_in_pretrend():
     assert clean.pvalue > 0.01
     assert broken.pvalue < 1e-6
     assert clean.df == len([e for e in clean.pre_periods if e < -1])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_iterative_and_exact_demeaning_agree(monkeypatch, weighted):
+    import analysis.did._demean as demean_module
+
+    frame = synthetic_panel(drop_share=0.2)
+    codes = [pd.factorize(frame[c], sort=True)[0] for c in ("id", "t")]
+    columns = frame[["y", "w"]].to_numpy()
+    weights = frame["w"].to_numpy() if weighted else None
+    exact = demean_module.demean_two_way(columns, *codes, weights)
+    monkeypatch.setattr(demean_module, "EXACT_SOLVE_MAX_LEVELS", 0)
+    iterated = demean_module.demean_two_way(columns, *codes, weights)
+
+    assert np.abs(exact - iterated).max() < 1e-10
+    # Residuals are orthogonal to every unit and period dummy.
+    w = np.ones(len(frame)) if weights is None else weights
+    for code in codes:
+        sums = np.stack([np.bincount(code, w * exact[:, j]) for j in range(2)], 1)
+        assert np.abs(sums).max() < 1e-10

@@ -21,13 +21,10 @@ from analysis.report import NOTEBOOKS
 @pytest.mark.slow
 def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
     root = tmp_path / "project"
-    (root / "data").mkdir(parents=True)
-    shutil.copytree(paths.raw_dir(), root / "data" / "raw")
+    project = paths.project_root()
+    for folder in ["data/raw", "data/crosswalks", "notebooks", "plans"]:
+        shutil.copytree(project / folder, root / folder)
     shutil.copy(paths.manifest_path(), root / "data" / "manifest.csv")
-    crosswalks = paths.project_root() / "data" / "crosswalks"
-    if crosswalks.exists():
-        shutil.copytree(crosswalks, root / "data" / "crosswalks")
-    shutil.copytree(paths.project_root() / "notebooks", root / "notebooks")
     env = {**os.environ, "ANALYSIS_ROOT": str(root), "MPLBACKEND": "Agg"}
 
     for module in ["analysis.build", "analysis.evaluate", "analysis.report"]:
