@@ -344,7 +344,8 @@ def test_sun_abraham_mpdta_by_hand_and_published(mpdta):
 
 
 def test_sun_abraham_standard_errors_match_linearmodels(mpdta):
-    result = sun_abraham(mpdta, *ARGS, small_sample="absorbed")
+    result = sun_abraham(mpdta, *ARGS, small_sample="absorbed",
+                         share_uncertainty=False)
     cells = result.cohort_effects
     indexed = mpdta.set_index(["countyreal", "year"])
     cohort = indexed["first.treat"]
@@ -414,3 +415,59 @@ def test_iterative_and_exact_demeaning_agree(monkeypatch, weighted):
     for code in codes:
         sums = np.stack([np.bincount(code, w * exact[:, j]) for j in range(2)], 1)
         assert np.abs(sums).max() < 1e-10
+
+
+def test_pretrend_accepts_any_result_with_tidy_and_vcov():
+    class EventStudy:
+        reference_period = -1
+        vcov = pd.DataFrame(
+            np.diag([0.04, 0.01, 0.01, 0.09]),
+            index=[-3, -2, 0, 1],
+            columns=[-3, -2, 0, 1],
+        )
+
+        def tidy(self):
+            # Lists the reference period with estimate 0 and no SE, as some
+            # estimators do.
+            return pd.DataFrame(
+                {"event_time": [-3, -2, -1, 0, 1],
+                 "att": [0.2, -0.1, 0.0, 0.5, 0.7],
+                 "se": [0.2, 0.1, np.nan, 0.1, 0.3]}
+            )
+
+    test = pretrend_test(EventStudy())
+    assert test.pre_periods == (-3, -2) and test.df == 2
+    # Independent coefficients: W = (0.2 / 0.2)^2 + (0.1 / 0.1)^2 = 2.
+    assert abs(test.statistic - 2.0) < 1e-12
+    assert abs(test.pvalue - np.exp(-1.0)) < 1e-12
+    with pytest.raises(ValueError, match="'vcov' DataFrame"):
+        pretrend_test(type("NoCov", (), {"tidy": EventStudy.tidy})())
+
+
+def test_sun_abraham_share_uncertainty_matches_cluster_jackknife():
+    # Cohort effects of 0 and 5: at event times 0-2 the estimate's sampling
+    # variance comes mostly from the cohort shares, which the delta method
+    # must capture and the fixed-share formula misses.
+    rng = np.random.default_rng(11)
+    n_units, periods = 80, np.arange(2000, 2008)
+    unit = np.repeat(np.arange(n_units), len(periods))
+    period = np.tile(periods, n_units)
+    cohort = rng.choice([0, 2003, 2005], n_units)[unit]
+    effect = np.where((cohort > 0) & (period >= cohort),
+                      np.where(cohort == 2003, 0.0, 5.0), 0.0)
+    outcome = (rng.normal(size=n_units)[unit] + np.cos(period) + effect
+               + 0.1 * rng.normal(size=len(unit)))
+    frame = pd.DataFrame({"id": unit, "t": period, "g": cohort, "y": outcome})
+    args = ("y", "t", "id", "g")
+    delta = sun_abraham(frame, *args, small_sample="regressors").tidy()
+    fixed = sun_abraham(frame, *args, share_uncertainty=False).tidy()
+    leave_one_out = np.stack(
+        [sun_abraham(frame[frame["id"] != i], *args).tidy()["att"].to_numpy()
+         for i in range(n_units)]
+    )
+    centred = leave_one_out - leave_one_out.mean(axis=0)
+    jackknife = np.sqrt((n_units - 1) / n_units * (centred**2).sum(axis=0))
+
+    shared = delta["event_time"].isin([0, 1, 2]).to_numpy()
+    assert np.allclose(delta["se"], jackknife, rtol=0.05)
+    assert (fixed["se"].to_numpy()[shared] < 0.2 * jackknife[shared]).all()

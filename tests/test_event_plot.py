@@ -114,6 +114,17 @@ def test_two_results_dodged_on_one_axes(twfe_result):
     plt.close(fig)
 
 
+def test_reference_row_in_tidy_is_not_drawn_as_estimate(twfe_result):
+    class WithReferenceRow(UniformBandResult):
+        reference_period = -1
+
+    ax = plot_event_study(WithReferenceRow())
+    estimates = [line for line in marker_lines(ax) if line.get_label() != "_reference"]
+    drawn = np.concatenate([line.get_xdata() for line in estimates])
+    assert -1 not in drawn.tolist() and len(drawn) == 6
+    plt.close(ax.figure)
+
+
 def test_drawing_is_deterministic(twfe_result):
     first = plot_event_study(twfe_result)
     second = plot_event_study(twfe_result)

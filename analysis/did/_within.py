@@ -169,6 +169,8 @@ class FitResult:
     k_regressors: int
     k_counted: int
     scale: float
+    bread: np.ndarray
+    cluster_scores: np.ndarray
 
 
 def fit_within(
@@ -270,6 +272,8 @@ def fit_within(
         k_regressors=x_tilde.shape[1],
         k_counted=k_counted,
         scale=scale,
+        bread=bread,
+        cluster_scores=cluster_scores,
     )
 
 

@@ -78,7 +78,13 @@ def pretrend_test(result, pre_periods=None) -> PretrendTest:
     estimates = table.dropna(subset=["event_time"]).set_index("event_time")["att"]
     estimates.index = estimates.index.astype(int)
     if pre_periods is None:
-        pre_periods = [e for e in estimates.index if e < 0]
+        # Some results list the reference period with estimate 0 and no
+        # standard error; it is not a free parameter and is left out.
+        reference = getattr(result, "reference_period", None)
+        pre_periods = [
+            e for e in estimates.index
+            if e < 0 and e != reference and e in vcov.index
+        ]
         if not pre_periods:
             raise ValueError(
                 "the result has no pre-period (negative event time) coefficients "

@@ -44,6 +44,8 @@ class SunAbrahamResult(TWFEResult):
     def _header_items(self):
         items = super()._header_items()
         items.insert(1, ("control group", self.design["control_text"]))
+        shares = "estimated" if self.design["share_uncertainty"] else "fixed"
+        items.insert(-1, ("aggregation", f"cohort shares ({shares} in the SE)"))
         return items
 
 
@@ -57,6 +59,7 @@ def sun_abraham(
     control: str = "never",
     clustervars: str | list[str] | None = None,
     small_sample: str = "fixest",
+    share_uncertainty: bool = True,
     alpha: float = 0.05,
 ) -> SunAbrahamResult:
     """Interaction-weighted (Sun-Abraham) event-study estimator.
@@ -76,6 +79,10 @@ def sun_abraham(
         Cluster column (default the unit id); see :func:`analysis.did.twfe`.
     small_sample
         CR1 convention, as in :func:`analysis.did.twfe`.
+    share_uncertainty
+        True (default) adds the sampling variance of the cohort shares to the
+        delta-method covariance, as Sun and Abraham (2021) do; False treats
+        the shares as known, as fixest's ``sunab`` does.
     alpha
         One minus the confidence level of the pointwise intervals.
 
@@ -97,12 +104,19 @@ def sun_abraham(
     :math:`CATT_{e,\\ell}`. The interaction-weighted estimate is
     :math:`\\hat\\nu_\\ell = \\sum_e \\hat w_{e\\ell}\\hat\\delta_{e\\ell}` with
     :math:`\\hat w_{e\\ell}` cohort e's share of the treated observations at
-    event time :math:`\\ell`. Its covariance is :math:`A\\hat V A'`, with A
-    the weight matrix and :math:`\\hat V` the CR1 covariance of
-    :math:`\\hat\\delta`: the shares are treated as known, as in fixest's
-    ``sunab``; Sun and Abraham's (2021) variance adds a term for estimating
-    them. Units treated in or before the first period have no reference
-    period and are dropped with a warning.
+    event time :math:`\\ell`. With shares treated as known its covariance is
+    :math:`A\\hat V A'`, A the weight matrix and :math:`\\hat V` the CR1
+    covariance of :math:`\\hat\\delta`. The delta method adds the shares'
+    estimation: with :math:`a_{gj}` the observations of cell j (cohort e,
+    event time :math:`\\ell`) in cluster g and :math:`b_{g\\ell} =
+    \\sum_{j \\in \\ell} a_{gj}`, :math:`B_\\ell = \\sum_g b_{g\\ell}`, cluster
+    g's influence on :math:`\\hat\\nu_\\ell` is :math:`\\psi_{g\\ell} =
+    \\sum_{j\\in\\ell} w_j (\\hat H^{-1}s_g)_j + \\sum_{j\\in\\ell}
+    \\hat\\delta_j (a_{gj} - w_j b_{g\\ell})/B_\\ell` (:math:`\\hat H^{-1}s_g`
+    its influence on :math:`\\hat\\delta`) and the covariance is
+    :math:`c\\sum_g \\psi_g\\psi_g'` with the CR1 factor c. Units treated in
+    or before the first period have no reference period and are dropped with
+    a warning.
     """
     check_choice("control", control, ("never", "last"))
     if not 0 < alpha < 1:
@@ -186,7 +200,10 @@ def sun_abraham(
     rows = np.searchsorted(event_times, cells["event_time"])
     weights[rows, np.arange(len(cells))] = cells["weight"]
     estimates = weights @ fit.params
-    vcov = weights @ fit.vcov @ weights.T
+    if share_uncertainty:
+        vcov = _delta_method_vcov(fit, regressors, panel.cluster_code, weights)
+    else:
+        vcov = weights @ fit.vcov @ weights.T
 
     cells["estimate"] = fit.params
     cells["se"] = np.sqrt(np.diag(fit.vcov))
@@ -214,6 +231,7 @@ def sun_abraham(
         "endpoints": "none (every observed event time, saturated)",
         "control": control,
         "control_text": control_text,
+        "share_uncertainty": share_uncertainty,
     }
     return SunAbrahamResult(
         coefficients,
@@ -228,3 +246,29 @@ def sun_abraham(
                               "estimate", "se"]],
         cohort_vcov=pd.DataFrame(fit.vcov, index=cohort_index, columns=cohort_index),
     )
+
+
+def _delta_method_vcov(fit, regressors, cluster_code, weights) -> np.ndarray:
+    """Covariance of the aggregated estimates with the shares estimated too."""
+    n_clusters = fit.cluster_scores.shape[0]
+    coefficient_influence = fit.cluster_scores @ fit.bread
+
+    # Observations of each cohort x event-time cell in each cluster; the
+    # shares are ratios of these sums, linearised around the estimates.
+    cell_counts = np.stack(
+        [
+            np.bincount(cluster_code, regressors[:, j], n_clusters)
+            for j in range(regressors.shape[1])
+        ],
+        1,
+    )
+    in_event_time = weights > 0
+    event_counts = cell_counts @ in_event_time.T
+    share_influence = (
+        (cell_counts * fit.params) @ in_event_time.T
+        - event_counts * (weights @ fit.params)
+    ) / event_counts.sum(axis=0)
+
+    influence = coefficient_influence @ weights.T + share_influence
+    return fit.scale * influence.T @ influence
+

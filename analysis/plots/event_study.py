@@ -70,6 +70,14 @@ def plot_event_study(
         _, ax = plt.subplots(figsize=(7, 4))
 
     tables = [_checked_table(result, label) for result, label in zip(results, labels)]
+    # A reference row (estimate 0 by construction) is drawn as the hollow
+    # marker, not as an estimate.
+    tables = [
+        table[table["event_time"] != result.reference_period]
+        if getattr(result, "reference_period", None) is not None
+        else table
+        for result, table in zip(results, tables)
+    ]
     all_times = np.concatenate([t["event_time"].to_numpy(float) for t in tables])
     references = [getattr(r, "reference_period", None) for r in results]
     known_references = sorted({int(r) for r in references if r is not None})
