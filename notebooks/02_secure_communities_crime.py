@@ -34,7 +34,6 @@
 # `python -m analysis.evaluate` and are only read here.
 
 # %%
-import json
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -92,7 +91,9 @@ def event_study_figure(evaluation, outcomes, name):
 
 
 plan = summaries["sc_large_agencies"].record["plan"]
-event_study_figure("sc_large_agencies", plan["outcomes"], "event_study_sc_large_agencies");
+event_study_figure(
+    "sc_large_agencies", plan["outcomes"], "event_study_sc_large_agencies"
+);
 
 # %% [markdown]
 # ### Effects by activation cohort (Callaway-Sant'Anna, group aggregation)

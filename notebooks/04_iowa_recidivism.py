@@ -22,7 +22,6 @@
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from analysis.plots import save_figure
 from analysis.store import load_result
@@ -38,9 +37,9 @@ districts = table[(table["group"] == "all") & table["judicial_district"]]
 figure, ax = plt.subplots(figsize=(10, 5))
 for offset, (district, rows) in enumerate(districts.groupby("district")):
     x = rows["release_fy"] + (offset - 3.5) * 0.08
-    ax.errorbar(x, rows["rate"],
-                yerr=[rows["rate"] - rows["rate_low"], rows["rate_high"] - rows["rate"]],
-                marker="o", ms=4, capsize=2, label=district)
+    error = [rows["rate"] - rows["rate_low"], rows["rate_high"] - rows["rate"]]
+    ax.errorbar(x, rows["rate"], yerr=error, marker="o", ms=4, capsize=2,
+                label=district)
 ax.set_xlabel("state fiscal year of release")
 ax.set_ylabel("share returned to prison within 3 years")
 ax.set_title("Iowa: return to prison by supervising district (Wilson 95% intervals)")

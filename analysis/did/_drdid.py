@@ -99,7 +99,6 @@ def dr_panel(delta_y, treated, covariates, weights):
     The influence function adds the estimation effects of the OLS and logit
     coefficients to the leading terms.
     """
-    n = len(delta_y)
     weights = weights / weights.mean()
     pscore = np.minimum(logit_fit(covariates, treated, weights), 1 - 1e-6)
     keep = np.where(treated == 1, True, pscore < TRIM_LEVEL)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.did._validate import check_choice
 from analysis.did._demean import demean_two_way
 from analysis.errors import FewClustersWarning
 from analysis.ledger import Ledger
@@ -37,12 +38,6 @@ class PanelArrays:
     weights: np.ndarray | None
     cluster_name: str
     ledger: Ledger
-
-
-def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    """Raise ValueError listing the allowed values of a string option."""
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not supported; use one of {allowed}.")
 
 
 def prepare_panel(

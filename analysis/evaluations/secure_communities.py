@@ -66,7 +66,8 @@ def prepare_sample(
     """Build the balanced estimation sample for one outcome.
 
     Returns the sample (columns ``unit``, ``year``, ``gname``,
-    ``log_<outcome>`` plus the panel's columns) and a ledger of every row removed on the way.
+    ``log_<outcome>`` plus the panel's columns) and a ledger of every row
+    removed on the way.
     """
     ledger = Ledger(f"{design.name}:{outcome}")
     frame = panel.frame.copy()
@@ -113,7 +114,8 @@ def prepare_sample(
         ],
         warn=False,
     )
-    frame[f"log_{outcome}"] = np.where(unusable, np.nan, np.log(rate.where(~unusable, 1.0)))
+    logged = np.log(rate.where(~unusable, 1.0))
+    frame[f"log_{outcome}"] = np.where(unusable, np.nan, logged)
 
     # One balanced sample for every estimator: drop units with a missing year.
     incomplete = frame.groupby(design.unit_col)[f"log_{outcome}"].transform(

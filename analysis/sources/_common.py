@@ -55,7 +55,9 @@ def require_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None
 
 
 def name_key(name: str) -> str:
-    """Normalise a place name for matching: ``"St. Lawrence Co."`` -> ``"saintlawrence"``.
+    """Normalise a place name for matching.
+
+    ``"St. Lawrence Co."`` becomes ``"saintlawrence"``.
 
     Lower-cases, strips accents and punctuation, expands "St."/"Ste." to
     "saint"/"sainte" and removes county-type words (county, parish, borough,
