@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.did._validate import check_choice
 from analysis.did._demean import demean_two_way
+from analysis.did._validate import check_choice
 from analysis.errors import FewClustersWarning
 from analysis.ledger import Ledger
 
