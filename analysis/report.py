@@ -59,15 +59,25 @@ def run_notebook(
     paths.figures_dir().mkdir(parents=True, exist_ok=True)
 
     notebook = jupytext.read(source)
-    # Matplotlib's Agg backend and a fixed hash seed keep figures byte-stable.
-    os.environ.setdefault("MPLBACKEND", "Agg")
     client = NotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(source.parent)}},
     )
-    client.execute()
+    # The kernel inherits this environment. A non-interactive MPLBACKEND (as
+    # set by headless runs) would stop figures from showing in the report, so
+    # the kernel gets the inline backend; figure files are written with Agg
+    # either way.
+    saved = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        client.execute()
+    finally:
+        if saved is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved
 
     nbformat.write(notebook, out_dir / f"{source.stem}.ipynb")
     exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)

@@ -38,5 +38,8 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
     for notebook in NOTEBOOKS:
         html = root / "reports" / notebook.replace(".py", ".html")
         assert html.stat().st_size > 10_000, html
-        assert "Traceback" not in html.read_text(encoding="utf-8"), html
+        text = html.read_text(encoding="utf-8")
+        assert "Traceback" not in text, html
+        # Figures are embedded in the report, not only written to figures/.
+        assert "data:image/png;base64" in text, html
     assert len(list((root / "figures").glob("*.png"))) >= 6
