@@ -42,7 +42,14 @@ pd.set_option("display.width", 160)
 
 # %%
 manifest = read_manifest()
-manifest[["source", "file", "bytes", "sha256", "publisher", "licence", "coverage"]]
+files = manifest[["source", "file", "bytes"]].assign(
+    sha256=manifest["sha256"].str[:16] + "..."
+)
+files.style.hide(axis="index")
+
+# %%
+sources = manifest.drop_duplicates("source")
+sources[["source", "publisher", "licence", "coverage"]].style.hide(axis="index")
 
 # %% [markdown]
 # ## Panels

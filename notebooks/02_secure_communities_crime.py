@@ -187,3 +187,20 @@ for evaluation in EVALUATIONS:
 # - With 64 agencies and 62 counties, cluster-robust inference rests on
 #   moderate numbers of clusters; the TWFE pre-trend test rejects in the
 #   large-agency sample, a warning against reading the TWFE numbers causally.
+
+# %% [markdown]
+# ## Reproducibility
+#
+# Package versions when the estimates were computed, the bootstrap seeds from
+# the plans, and the sha256 of every raw file behind the estimates.
+
+# %%
+for evaluation, summary in summaries.items():
+    record = summary.record
+    print(f"{evaluation}: seed {record['plan']['seed']}, "
+          f"{record['plan']['n_boot']} bootstrap draws")
+print(pd.Series(summaries[EVALUATIONS[0]].record["environment"]).to_string())
+hashes = {}
+for summary in summaries.values():
+    hashes.update(summary.record["raw_sha256"])
+pd.Series(hashes, name="sha256").to_frame()
