@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import textwrap
 import time
 import warnings
 
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{name:<22} {len(panel.frame):>7,} rows  "
             f"{len(caught):>2} warnings  {seconds:5.1f} s  -> {target}"
         )
+        # Each warning once: they are the data decisions a user should see.
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            print(f"    {textwrap.shorten(message, width=300)}")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def run_sc(plan: dict) -> pd.DataFrame:
         }
         prefix = f"{outcome}__"
         save_result(design.name, prefix + "sample",
-                    sample[["unit", "county_fips", "year", "gname",
+                    sample[["unit", "county_fips", "year", "cohort", "gname",
                             f"log_{outcome}"]],
                     {"ledger": ledger.to_frame().to_dict("records"), **common})
         for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:

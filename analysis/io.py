@@ -95,8 +95,15 @@ def write_panel(panel: Panel, folder: Path | str | None = None) -> Path:
 
 def read_panel(name: str, folder: Path | str | None = None) -> Panel:
     """Read a panel written by :func:`write_panel`, with its metadata."""
+    from analysis.build import PANELS  # here: build imports this module
+
+    name = name.removesuffix(".parquet")
     folder = Path(folder) if folder is not None else paths.processed_dir()
     target = folder / f"{name}.parquet"
+    if not target.exists() and name not in PANELS:
+        raise FileNotFoundError(
+            f"{target}: no panel named {name!r}; the panels are {sorted(PANELS)}."
+        )
     if not target.exists():
         raise FileNotFoundError(
             f"{target}: panel not built yet. Run `make panels` (or "

@@ -89,7 +89,8 @@ class Ledger:
         """
         if action not in _ACTIONS:
             raise ValueError(f"action must be one of {_ACTIONS}, got {action!r}.")
-        removed = {k: int(v) for k, v in (removed or {}).items() if int(v) != 0}
+        # Reasons with a zero count stay: they show what was checked.
+        removed = {k: int(v) for k, v in (removed or {}).items()}
         if int(rows_in) != int(rows_out) + sum(removed.values()):
             raise LedgerImbalanceError(
                 f"{self.dataset}/{step}: rows in {rows_in} != rows out {rows_out} + "
@@ -242,5 +243,8 @@ def _examples(rows: pd.DataFrame, id_columns: list[str] | None) -> list:
         return []
     if not id_columns:
         return [int(i) if isinstance(i, int) else str(i) for i in rows.index[:5]]
-    head = rows[id_columns].head(5)
-    return ["/".join(str(v) for v in record) for record in head.itertuples(False)]
+    # Distinct ids in order of appearance, so a unit dropped for all of its
+    # years is named once.
+    names = ("/".join(str(v) for v in record) for record in
+             rows[id_columns].itertuples(False))
+    return list(dict.fromkeys(names))[:5]

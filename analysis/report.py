@@ -59,6 +59,9 @@ def run_notebook(
     paths.figures_dir().mkdir(parents=True, exist_ok=True)
 
     notebook = jupytext.read(source)
+    # Cell ids are random by default; fixed ids keep the HTML byte-stable.
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{number}"
     client = NotebookClient(
         notebook,
         timeout=timeout,

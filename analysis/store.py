@@ -55,6 +55,14 @@ class SavedResult:
         return self.record.get("label", self.name)
 
     @property
+    def n_clusters(self):
+        return self.record.get("n_clusters")
+
+    @property
+    def alpha(self) -> float:
+        return float(self.record.get("plan", {}).get("alpha", 0.05))
+
+    @property
     def overall_att(self) -> float:
         return _float(self.record.get("overall_att"))
 

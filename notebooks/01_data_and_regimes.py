@@ -20,6 +20,8 @@
 # `data/processed/` and the saved results; it estimates nothing.
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
@@ -33,6 +35,8 @@ from analysis.store import load_result
 
 pd.set_option("display.max_colwidth", 80)
 pd.set_option("display.width", 160)
+pd.set_option("display.max_columns", None)
+pd.set_option("display.max_rows", 200)
 
 # %% [markdown]
 # ## Sources
@@ -99,6 +103,8 @@ removed[["dataset", "step", "action", "reason", "rows_in", "rows_out",
 # Missing is never zero. In the New York county panel an agency-year enters
 # the county sum only with 12 months reported (or months not recorded, as in
 # every row up to 2001); the share of agencies meeting the rule is below.
+# Because the months are not recorded before 2002, the rule can only bite from
+# 2002 on; the New York evaluation window starts in 2002 for that reason.
 
 # %%
 ny = panels["ny_county_year"].frame
@@ -106,7 +112,7 @@ coverage = ny.groupby("year").agg(
     agencies=("n_agencies", "sum"), in_sum=("n_agencies_in_sum", "sum")
 )
 coverage["share_in_sum"] = coverage["in_sum"] / coverage["agencies"]
-coverage.T.round(3)
+coverage.round(3)
 
 # %%
 agencies = panels["large_agency_year"].frame
@@ -115,7 +121,7 @@ full = agencies.pivot_table(
     aggfunc=lambda s: int((s == False).sum()),  # noqa: E712 (nullable booleans)
 )
 full.columns = ["agencies with fewer than 12 months"]
-full[full.iloc[:, 0] > 0].T
+full[full.iloc[:, 0] > 0]
 
 # %% [markdown]
 # ## Regime timing
@@ -133,8 +139,13 @@ cohort_sizes = sc["first_treated_year"].value_counts(dropna=False).sort_index()
 cohort_sizes.rename("counties").to_frame().T
 
 # %%
-conflicts = sc[sc["note"].str.contains("disagree", na=False)]
-conflicts[["county_fips", "start_date", "first_treated_month", "note"]]
+from analysis.sources.secure_communities import load_secure_communities
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the conflict warning is this very table
+    counties = load_secure_communities()
+counties.loc[counties["dates_disagree"],
+             ["county_fips", "date_secure", "component_date", "activation_date"]]
 
 # %%
 known = sc.set_index("county_fips").loc[["48201", "06037", "06075", "17031"]]
@@ -154,20 +165,22 @@ g287["first_treated_year"].value_counts(dropna=False).sort_index().to_frame().T
 # %% [markdown]
 # ### Rollout in the evaluation samples
 #
-# Units by year, sorted by adoption; the last cohort is the comparison group
-# (shown as never treated within the window).
+# Units by year, sorted by activation year. The last cohort is the comparison
+# group: it is untreated throughout the window, which ends the year before its
+# activation.
 
 # %%
 figure, axes = plt.subplots(1, 2, figsize=(12, 6))
 for ax, (evaluation, outcome, title) in zip(
     axes,
     [
-        ("sc_large_agencies", "violent_crime_ex_rape_per_100k", "68 large agencies"),
-        ("sc_ny_counties", "index_total_per_100k", "New York counties"),
+        ("sc_large_agencies", "violent_crime_ex_rape_per_100k", "of 68 agencies"),
+        ("sc_ny_counties", "index_total_per_100k", "of 62 NY counties"),
     ],
 ):
     sample = load_result(evaluation, f"{outcome}__sample").tidy()
-    plot_rollout(sample, unit_col="unit", period_col="year", gname_col="gname",
-                 ax=ax, title=f"Secure Communities rollout: {title}")
+    units = sample["unit"].nunique()
+    plot_rollout(sample, unit_col="unit", period_col="year", gname_col="cohort",
+                 ax=ax, title=f"Secure Communities: {units} {title}")
 figure.tight_layout()
 save_figure(figure, "rollout_secure_communities")

@@ -22,7 +22,7 @@
 # 1. the Marshall Project's 68 large police agencies (FBI UCR Return A),
 #    violent crime, 2000-2012;
 # 2. New York's 62 counties (DCJS agency reports summed to counties), index
-#    crime, 2000-2011.
+#    crime, 2002-2011.
 #
 # **Estimator.** Callaway and Sant'Anna (2021) group-time effects, doubly
 # robust, with not-yet-treated units as controls, aggregated by event time
@@ -79,7 +79,7 @@ show_plan("sc_large_agencies")
 
 # %%
 def event_study_figure(evaluation, outcomes, name):
-    figure, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 4.5),
+    figure, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 5.5),
                                 squeeze=False)
     for ax, (outcome, label) in zip(axes[0], outcomes.items()):
         cs = load_result(evaluation, f"{outcome}__cs_dynamic")
@@ -184,9 +184,22 @@ for evaluation in EVALUATIONS:
 #   cohort; the window ends before it is treated.
 # - Activation dates are county-level; a city agency takes the date of its
 #   principal county. New York City maps to New York County only.
-# - With 64 agencies and 62 counties, cluster-robust inference rests on
-#   moderate numbers of clusters; the TWFE pre-trend test rejects in the
-#   large-agency sample, a warning against reading the TWFE numbers causally.
+# - With about 60 agencies or counties, cluster-robust inference rests on
+#   moderate numbers of clusters.
+
+# %%
+table = pd.concat([s.tidy().assign(evaluation=e) for e, s in summaries.items()])
+tested = table.dropna(subset=["pretrend_p"])
+rejected = tested[tested["pretrend_p"] < 0.05]
+lines = [
+    f"The TWFE joint pre-trend test was run for {len(tested)} outcome(s); "
+    f"it rejects at the 5% level for {len(rejected)}"
+    + (": " + ", ".join(f"{r.evaluation} / {r.outcome} (p = {r.pretrend_p:.3f})"
+                        for r in rejected.itertuples()) if len(rejected) else "")
+    + ". A test that does not reject is weak evidence of parallel trends when "
+    "its power is low (see the intervals of the pre-period estimates)."
+]
+display(Markdown(" ".join(lines)))
 
 # %% [markdown]
 # ## Reproducibility

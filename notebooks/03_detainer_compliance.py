@@ -24,6 +24,8 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
+from matplotlib.ticker import MaxNLocator
 
 from analysis.plots import save_figure
 from analysis.store import load_result
@@ -46,13 +48,34 @@ figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
 top.plot(monthly["date"], monthly["inmates"], marker=".", color="tab:blue")
 top.set_ylabel("inmates held on detainers")
 top.set_title("Texas county jails: inmates held on ICE detainers per month")
-bottom.plot(monthly["date"], monthly["counties_reporting"], color="tab:gray")
+bottom.plot(monthly["date"], monthly["counties_reporting"], color="tab:gray",
+            marker=".")
 bottom.set_ylabel("counties\nreporting")
+bottom.set_xlabel("month of report")
+bottom.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 figure.tight_layout()
 save_figure(figure, "texas_detainer_holds")
 
 # %%
+gaps = monthly[monthly["counties_reporting"] == 0]
+display(Markdown(
+    "Months with no report from any county (gaps in the line): "
+    + (", ".join(gaps["date"].dt.strftime("%Y-%m")) or "none") + "."
+))
+
+# %% [markdown]
+# Counties with the most inmate-months on detainers. `inmate_months_total`
+# sums monthly counts: a person held three months counts three times.
+
+# %%
 load_result("detainers", "texas_top_counties").tidy().round(1)
+
+# %% [markdown]
+# Rules the Texas loader applied (from the panel's notes):
+
+# %%
+for name, text in texas.record["notes"].items():
+    print(f"{name}: {text}\n")
 
 # %% [markdown]
 # ## Pennsylvania: detainers issued and their outcomes
@@ -63,7 +86,8 @@ by_year = outcomes.groupby("year").sum(numeric_only=True)
 columns = [c for c in by_year.columns if c.startswith("outcome_")]
 shares = by_year[columns].div(by_year["detainers_issued"], axis=0)
 figure, ax = plt.subplots(figsize=(10, 5))
-shares.rename(columns=lambda c: c.removeprefix("outcome_")).plot.bar(
+labels = {c: c.removeprefix("outcome_").replace("_", " ") for c in columns}
+shares.rename(columns=labels).plot.bar(
     stacked=True, ax=ax, colormap="tab20", width=0.8
 )
 ax.set_ylabel("share of detainers issued")
@@ -87,6 +111,10 @@ load_result("detainers", "pennsylvania_top_facilities").tidy().round(3)
 # %% [markdown]
 # ## What these data cannot show
 #
+# - Outcomes of recent detainers are censored: a detainer issued in 2014 or
+#   2015 had often not been resolved when ICE extracted the data in 2015, so
+#   the "pending or none" share rises in the last years. That rise is a
+#   property of the extract, not a change in behaviour.
 # - "Declined by LEA" is recorded by ICE: it counts declines ICE noted, not
 #   local policy. 2007 and 2015 are partial years.
 # - Texas figures are self-reported by counties and parsed from PDFs.

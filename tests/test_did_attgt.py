@@ -415,8 +415,6 @@ def test_unbalanced_panel_raises(mpdta):
 
 
 def test_unsupported_options_raise(mpdta):
-    with pytest.raises(NotImplementedError, match="panel=False"):
-        att_gt(mpdta, *MPDTA_ARGS, panel=False)
     with pytest.raises(ValueError, match="est_method='tw'.*'dr'"):
         att_gt(mpdta, *MPDTA_ARGS, est_method="tw")
     with pytest.raises(ValueError, match="duplicated"):

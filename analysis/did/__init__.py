@@ -23,3 +23,7 @@ __all__ += [
     "sun_abraham",
     "twfe",
 ]
+
+from analysis.did.two_stage import TwoStageResult, two_stage  # noqa: E402
+
+__all__ += ["TwoStageResult", "two_stage"]

@@ -21,7 +21,7 @@ from analysis.ledger import Ledger
 CONTROL_GROUPS = ("nevertreated", "notyettreated")
 EST_METHODS = ("dr", "ipw", "reg")
 BASE_PERIODS = ("varying", "universal")
-BOOT_WEIGHTS = ("rademacher", "mammen")
+BOOT_WEIGHTS = ("rademacher", "mammen", "webb")
 
 # Frames between the user's call and ``warnings.warn`` inside this module:
 # warn <- _prepare helper <- prepare_panel <- att_gt <- user.
@@ -157,9 +157,9 @@ def prepare_panel(
         raise ValueError(
             f"panel=True needs a balanced panel, but {int(short.sum())} units are "
             f"not observed in all {n_periods} periods of {tname!r} (e.g. "
-            f"{idname}={unit_ids[short][:3].tolist()}). Keep only units observed in "
-            "every period (repeated cross-section estimation with panel=False and "
-            "R did's allow_unbalanced_panel are not implemented)."
+            f"{idname}={unit_ids[short][:3].tolist()}). Pass "
+            "allow_unbalanced_panel=True (R did's unbalanced-panel estimator), or "
+            "keep only units observed in every period."
         )
     row_of_cell = np.empty(len(cell), dtype=np.int64)
     row_of_cell[cell] = np.arange(len(cell))

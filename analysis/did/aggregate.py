@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.did.bootstrap import (
     analytic_se,
     checked_critical_value,
+    cluster_sums,
     multiplier_bootstrap,
 )
 from analysis.did.results import AggregateResult, _event_time
@@ -199,13 +200,20 @@ def aggregate(
     options = {k: v for k, v in (("min_e", min_e), ("max_e", max_e),
                                  ("balance_e", balance_e)) if v is not None
                and np.isfinite(v)}
+    vcov = None
+    if kind == "dynamic":
+        # Same scaling as analytic_se: its diagonal is se**2 when analytic.
+        summed = cluster_sums(element_psi, arrays.cluster, arrays.n_clusters)
+        index = pd.Index(labels, name="event_time")
+        vcov = pd.DataFrame(summed.T @ summed / element_psi.shape[0] ** 2,
+                            index=index, columns=index)
     # The aggregate's own inference choices, for its printout.
     design = replace(design, bootstrap=bool(bootstrap), alpha=alpha)
     return AggregateResult(
         kind=kind, overall_att=overall, overall_se=float(se[-1]), table=table,
         design=design, band=band, critical_value=critical, ledger=result.ledger,
         reference_period=reference, influence=element_psi,
-        overall_influence=overall_psi, options=options,
+        overall_influence=overall_psi, options=options, vcov=vcov,
     )
 
 

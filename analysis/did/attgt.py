@@ -10,11 +10,12 @@ the unit-level influence functions kept for inference and aggregation.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from analysis.did import _drdid
+from analysis.did import _drdid, _unbalanced
 from analysis.did._validate import (
     BASE_PERIODS,
     BOOT_WEIGHTS,
@@ -54,6 +55,7 @@ def att_gt(
     alpha: float = 0.05,
     seed: int | None = None,
     panel: bool = True,
+    allow_unbalanced_panel: bool = False,
 ) -> ATTgtResult:
     """Estimate group-time average treatment effects ATT(g, t).
 
@@ -94,7 +96,18 @@ def att_gt(
     alpha
         One minus the coverage of intervals and bands.
     panel
-        Only ``True`` (balanced panel data) is implemented.
+        ``True``: panel data (one row per unit and period). ``False``:
+        repeated cross sections; every row is its own unit, ``idname`` is
+        not used, and the repeated cross-section 2x2 estimators are used.
+    allow_unbalanced_panel
+        With ``panel=True``: ``False`` (default) requires a balanced panel
+        (units with a missing outcome are dropped whole); ``True`` estimates
+        an unbalanced panel as R ``did`` does, with the repeated
+        cross-section estimators (``drdid_rc``, ``std_ipw_did_rc``,
+        ``reg_did_rc``), each row's own covariates, rows with a missing
+        outcome dropped one by one, and influence functions summed within
+        units. A panel that is balanced anyway uses the panel estimators
+        (R did >= 2.3.0). See :mod:`analysis.did._unbalanced`.
 
     Returns
     -------
@@ -123,26 +136,37 @@ def att_gt(
     check_choice("est_method", est_method, EST_METHODS)
     check_choice("base_period", base_period, BASE_PERIODS)
     check_choice("boot_weights", boot_weights, BOOT_WEIGHTS)
-    if not panel:
-        raise NotImplementedError(
-            "panel=False (repeated cross sections, or R did's unbalanced-panel "
-            "estimator) is not implemented; pass a balanced panel with panel=True."
-        )
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} must be between 0 and 1.")
     if bootstrap and int(n_boot) < 2:
         raise ValueError(f"n_boot={n_boot!r} must be at least 2 with bootstrap=True.")
     cluster_name = normalise_clustervars(clustervars, idname)
 
-    arrays = prepare_panel(
-        data, yname, tname, idname, gname,
-        xformla=xformla, control_group=control_group, anticipation=anticipation,
-        weightsname=weightsname, cluster_name=cluster_name,
-    )
+    if _unbalanced.use_row_estimator(data, yname, tname, idname, panel=panel,
+                                     allow_unbalanced_panel=allow_unbalanced_panel):
+        # Unbalanced panels and repeated cross sections: R did's RC estimators.
+        arrays = _unbalanced.prepare_rows(
+            data, yname, tname, idname, gname,
+            xformla=xformla, control_group=control_group, anticipation=anticipation,
+            weightsname=weightsname, cluster_name=cluster_name,
+            repeated_cross_sections=not panel,
+        )
+        estimate_cells = _unbalanced.estimate_cells_rows
+        closed_form = None
+    else:
+        arrays = prepare_panel(
+            data, yname, tname, idname, gname,
+            xformla=xformla, control_group=control_group, anticipation=anticipation,
+            weightsname=weightsname, cluster_name=cluster_name,
+        )
+        # Filled with the closed form of cells without covariates, which
+        # makes the bootstrap O(n T) instead of O(n K) (_ClosedFormProduct).
+        closed_form = []
+        estimate_cells = partial(_estimate_cells, terms=closed_form)
     if cluster_name is not None:
         warn_few_clusters(arrays.n_clusters, cluster_name, stacklevel=2)
 
-    cells, influence = _estimate_cells(
+    cells, influence = estimate_cells(
         arrays, control_group, est_method, anticipation, base_period
     )
 
@@ -165,6 +189,8 @@ def att_gt(
         boot = multiplier_bootstrap(
             influence, arrays.cluster, arrays.n_clusters, n_boot=int(n_boot),
             weights=boot_weights, alpha=alpha, rng=np.random.default_rng(seed),
+            product=_ClosedFormProduct(arrays, closed_form, influence.shape[1])
+            if closed_form is not None and arrays.covariates is None else None,
         )
         cells["se"] = boot.se
         critical, band = checked_critical_value(boot.critical_value, alpha)
@@ -180,8 +206,14 @@ def att_gt(
     )
 
 
-def _estimate_cells(arrays, control_group, est_method, anticipation, base_period):
-    """Loop over (g, t); return the cell table and the n x K influence matrix."""
+def _estimate_cells(arrays, control_group, est_method, anticipation, base_period,
+                    terms=None):
+    """Loop over (g, t); return the cell table and the n x K influence matrix.
+
+    ``terms``, a list, receives the closed-form terms of the cells without
+    covariates (see :class:`_ClosedFormProduct`).
+    """
+    terms = [] if terms is None else terms
     periods, group = arrays.periods, arrays.group
     n_units, n_periods = arrays.n_units, len(periods)
     no_covariates = arrays.covariates is None
@@ -237,11 +269,14 @@ def _estimate_cells(arrays, control_group, est_method, anticipation, base_period
                 att, reason = np.nan, "no comparison units"
             elif no_covariates:
                 att, reason = _cell_unconditional(
-                    arrays, by_period, treat, control, current, base, est_method, out)
+                    arrays, by_period, treat, control, current, base, est_method, out,
+                    terms, column)
             else:
                 att, reason = _cell(arrays, treat, control, current, base,
                                     est_method, out)
             if reason is not None:
+                while terms and terms[-1][0] == column:
+                    terms.pop()
                 warnings.warn(
                     f"att_gt: ATT(g={cohort:g}, t={periods[current]:g}) set to NaN: "
                     f"{reason} ({record['n_treated']} treated, "
@@ -291,7 +326,7 @@ def _cell(arrays, treat, control, current, base, est_method, out):
 
 
 def _cell_unconditional(arrays, by_period, treat, control, current, base,
-                        est_method, out):
+                        est_method, out, terms, column):
     """The 2x2 DiD without covariates, in closed form on row slices.
 
     Without covariates the dr, ipw and reg estimators all reduce to the
@@ -322,6 +357,63 @@ def _cell_unconditional(arrays, by_period, treat, control, current, base,
                        zip(control, changes)) / total_control
 
     out[treat] = (n_units / total_treat) * weight_treat * (change_treat - mean_treat)
+    terms.append((column, treat.start, treat.stop, n_units / total_treat,
+                  mean_treat, current, base))
     for part, change in zip(control, changes):
         out[part] = (-n_units / total_control) * weights[part] * (change - mean_control)
+        terms.append((column, part.start, part.stop, -n_units / total_control,
+                      mean_control, current, base))
     return mean_treat - mean_control, None
+
+
+class _ClosedFormProduct:
+    """``multipliers @ influence`` for cells without covariates, in O(n T).
+
+    Such a cell's influence function is, on each row slice [s, e) it touches
+    (its cohort, or a run of comparison cohorts), ``a w_i (Y_it - Y_ib - m)``.
+    A block of multipliers ``V`` therefore gives ``a (Q_t - Q_b - m q)``
+    summed over the slices, with ``Q = (V w) Y`` and ``q = V w`` summed over
+    the slice's rows. Slices are unions of cohort blocks, so ``Q`` and ``q``
+    are computed once a block and cumulated: ``n T`` work a draw instead of
+    ``n K`` for the dense product. Outcomes are centred by period first so
+    that the differences keep their accuracy.
+    """
+
+    def __init__(self, arrays, terms, n_columns):
+        self.weights = arrays.weights
+        period_mean = arrays.outcome.mean(axis=0)
+        self.centred = arrays.outcome - period_mean
+        self.n_columns = n_columns
+        columns = np.array([term[0] for term in terms], dtype=np.int64)
+        start, stop = (np.array([term[i] for term in terms], dtype=np.int64)
+                       for i in (1, 2))
+        self.scale, mean = (np.array([term[i] for term in terms], dtype=float)
+                            for i in (3, 4))
+        self.current, self.base = (np.array([term[i] for term in terms],
+                                            dtype=np.int64) for i in (5, 6))
+        self.columns = columns
+        self.edges = np.unique(np.r_[start, stop, 0, len(self.weights)])
+        self.first = np.searchsorted(self.edges, start)
+        self.last = np.searchsorted(self.edges, stop)
+        # Centring shifts a slice's mean change by the change in period means.
+        self.offset = mean - (period_mean[self.current] - period_mean[self.base])
+
+    def __call__(self, multipliers: np.ndarray) -> np.ndarray:
+        weighted = multipliers * self.weights
+        edges, n_draws = self.edges, len(multipliers)
+        cumulative = np.zeros((len(edges), n_draws, self.centred.shape[1]))
+        cumulative_total = np.zeros((len(edges), n_draws))
+        for block in range(len(edges) - 1):
+            rows = slice(edges[block], edges[block + 1])
+            cumulative[block + 1] = (cumulative[block]
+                                     + weighted[:, rows] @ self.centred[rows])
+            cumulative_total[block + 1] = (cumulative_total[block]
+                                           + weighted[:, rows].sum(axis=1))
+        first, last = self.first, self.last
+        change = (cumulative[last, :, self.current] - cumulative[first, :, self.current]
+                  - cumulative[last, :, self.base] + cumulative[first, :, self.base])
+        total = cumulative_total[last] - cumulative_total[first]
+        contribution = self.scale[:, None] * (change - self.offset[:, None] * total)
+        draws = np.zeros((self.n_columns, n_draws))
+        np.add.at(draws, self.columns, contribution)
+        return draws.T

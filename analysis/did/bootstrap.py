@@ -21,6 +21,8 @@ FEW_CLUSTERS = 30
 # Draws are generated in chunks so memory stays ~ chunk x n_clusters floats.
 _CHUNK_CELLS = 4_000_000
 _DEGENERATE = np.sqrt(np.finfo(float).eps) * 10
+# Webb's six-point distribution: mean 0, variance 1.
+_WEBB_POINTS = np.repeat([-1.0, 1.0], 3) * np.sqrt(np.tile([1.5, 1.0, 0.5], 2))
 
 
 @dataclass
@@ -71,7 +73,8 @@ def analytic_se(influence, cluster, n_clusters) -> np.ndarray:
     """
     n = influence.shape[0]
     summed = cluster_sums(influence, cluster, n_clusters)
-    return np.sqrt(np.sum(summed**2, axis=0)) / n
+    # Column sums of squares without an n x K temporary.
+    return np.sqrt(np.einsum("ij,ij->j", summed, summed)) / n
 
 
 def draw_weights(rng: np.random.Generator, shape, kind: str) -> np.ndarray:
@@ -79,7 +82,9 @@ def draw_weights(rng: np.random.Generator, shape, kind: str) -> np.ndarray:
 
     ``"rademacher"``: +1 or -1 with probability 1/2 (R did's default);
     ``"mammen"``: ``(1 - sqrt 5)/2`` with probability ``(sqrt 5 + 1)/(2 sqrt 5)``,
-    else ``(1 + sqrt 5)/2`` (third moment 1).
+    else ``(1 + sqrt 5)/2`` (third moment 1); ``"webb"``: Webb's (2023) six
+    points ``+-sqrt(1/2), +-1, +-sqrt(3/2)`` with probability 1/6 each, for
+    few clusters, where two-point weights allow only ``2**G`` distinct draws.
     """
     if kind == "rademacher":
         # Eight fair signs from each random byte: much faster than integers().
@@ -87,6 +92,8 @@ def draw_weights(rng: np.random.Generator, shape, kind: str) -> np.ndarray:
         raw = rng.integers(0, 256, size=(n_draws, -(-n_columns // 8)), dtype=np.uint8)
         bits = np.unpackbits(raw, axis=1, count=n_columns)
         return bits * 2.0 - 1.0
+    if kind == "webb":
+        return _WEBB_POINTS[rng.integers(0, 6, size=shape)]
     root5 = np.sqrt(5.0)
     low = rng.random(shape) < (root5 + 1) / (2 * root5)
     return np.where(low, (1 - root5) / 2, (1 + root5) / 2)
@@ -101,8 +108,15 @@ def multiplier_bootstrap(
     weights: str,
     alpha: float,
     rng: np.random.Generator,
+    product=None,
 ) -> BootstrapResult:
     """Multiplier bootstrap of an ``n x K`` influence matrix.
+
+    ``product``, if given, is a function that returns
+    ``multipliers @ influence`` for a ``(draws, n)`` block of unit-level
+    multipliers without reading ``influence`` (att_gt passes one that uses
+    the closed form of cells without covariates); cluster multipliers are
+    then expanded to their units first.
 
     Notes
     -----
@@ -117,16 +131,32 @@ def multiplier_bootstrap(
     error and are left out of the maximum.
     """
     n = influence.shape[0]
-    summed = cluster_sums(np.asarray(influence, dtype=float), cluster, n_clusters)
+    if product is None:
+        summed = cluster_sums(np.asarray(influence, dtype=float), cluster,
+                              n_clusters)
+    else:
+        summed = influence
     finite = np.isfinite(summed).all(axis=0)
-    summed = np.where(finite, summed, 0.0)
+    if product is None and not finite.all():
+        summed = np.where(finite, summed, 0.0)
+    blocks = None if product is not None else _nonzero_blocks(summed)
 
-    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n_clusters, 1)))
-    draws = np.empty((n_boot, summed.shape[1]))
+    width = n if product is not None else n_clusters
+    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(width, 1)))
+    draws = np.zeros((n_boot, summed.shape[1]))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         multipliers = draw_weights(rng, (stop - start, n_clusters), weights)
-        draws[start:stop] = multipliers @ summed
+        if product is not None:
+            if n_clusters != n:
+                multipliers = multipliers[:, cluster]
+            draws[start:stop] = np.where(finite, product(multipliers), 0.0)
+            continue
+        if blocks is None:
+            draws[start:stop] = multipliers @ summed
+            continue
+        for rows, columns, block in blocks:
+            draws[start:stop, columns] += multipliers[:, rows] @ block
     draws /= np.sqrt(n_clusters)
 
     usable = finite & (np.sum(draws**2, axis=0) > _DEGENERATE)
@@ -140,6 +170,44 @@ def multiplier_bootstrap(
     critical = _sup_t_critical_value(draws, sigma, alpha)
     draws[:, ~usable] = np.nan
     return BootstrapResult(draws=draws, se=se, critical_value=critical)
+
+
+def _nonzero_blocks(summed: np.ndarray, max_blocks: int = 512):
+    """Row runs of ``summed`` sharing their nonzero columns, or None.
+
+    An ATT(g, t) influence function is zero outside cohort g and its
+    comparison units, and att_gt sorts units by cohort, so the rows fall into
+    a few runs whose nonzero columns are known; multiplying each run by its
+    own columns skips the zeros (about 60% of the work with never-treated
+    comparisons). Returns (row slice, columns, run's nonzero block) triples;
+    None (dense product) when the rows do not form at most ``max_blocks``
+    runs or the saving is small. Skipped entries are exact zeros, so the
+    draws equal the dense product up to the order of summation.
+    """
+    n_rows, n_columns = summed.shape
+    if n_columns < 2 or n_rows < 2:
+        return None
+    pattern = np.packbits(summed != 0, axis=1)
+    change = np.flatnonzero((pattern[1:] != pattern[:-1]).any(axis=1)) + 1
+    if len(change) >= max_blocks:
+        return None
+    starts = np.r_[0, change]
+    stops = np.r_[change, n_rows]
+    blocks, work = [], 0
+    for start, stop in zip(starts, stops):
+        columns = np.flatnonzero(
+            np.unpackbits(pattern[start], count=n_columns).astype(bool))
+        if len(columns) == 0:
+            continue
+        rows = slice(start, stop)
+        if columns[-1] - columns[0] + 1 == len(columns):
+            columns = slice(columns[0], columns[-1] + 1)
+        blocks.append((rows, columns, summed[rows, columns]))
+        work += (stop - start) * (columns.stop - columns.start
+                                  if isinstance(columns, slice) else len(columns))
+    if work > 0.8 * n_rows * n_columns:
+        return None
+    return blocks
 
 
 def _sup_t_critical_value(draws, sigma, alpha) -> float:

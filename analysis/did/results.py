@@ -217,6 +217,10 @@ class AggregateResult:
     reference_period
         Event time normalised to zero (dynamic with a universal base period),
         otherwise None.
+    vcov
+        ``kind="dynamic"``: covariance of the event-time estimates from their
+        influence functions (cluster sums, the scaling of the analytic
+        ``se``), indexed by event time; None for the other kinds.
     label
         E.g. ``"Callaway-Sant'Anna (dr, never treated)"``.
     """
@@ -233,6 +237,7 @@ class AggregateResult:
     overall_influence: np.ndarray | None = field(default=None, repr=False)
     options: dict = field(default_factory=dict)
     ledger: Ledger | None = field(default=None, repr=False)
+    vcov: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:

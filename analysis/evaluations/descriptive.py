@@ -15,30 +15,40 @@ def texas_statewide_month(frame: pd.DataFrame) -> pd.DataFrame:
     A county-month that was not reported is missing, so the totals are sums
     over reporting counties, shown beside how many counties reported.
     """
-    reported = frame[frame["reported"]]
-    table = reported.groupby(["period", "year", "month"], as_index=False).agg(
+    table = frame[frame["reported"]].groupby(
+        ["period", "year", "month"], as_index=False
+    ).agg(
         inmates=("inmates", "sum"),
         inmate_days=("inmate_days", "sum"),
         cost_dollars=("cost_dollars", "sum"),
         counties_reporting=("county_fips", "nunique"),
     )
+    # Months in which no county reported stay in the table as missing, so a
+    # plot breaks there instead of drawing across the gap.
+    grid = frame[["period", "year", "month"]].drop_duplicates()
+    table = grid.merge(table, on=["period", "year", "month"], how="left")
+    table["counties_reporting"] = table["counties_reporting"].fillna(0).astype(int)
     table["date"] = pd.to_datetime(
         {"year": table["year"], "month": table["month"], "day": 1}
     )
-    return table
+    return table.sort_values("period").reset_index(drop=True)
 
 
 def texas_top_counties(frame: pd.DataFrame, n: int = 15) -> pd.DataFrame:
-    """Counties with the most inmate-months held on detainers, with their rates."""
+    """Counties with the most inmate-months held on detainers, with their rates.
+
+    ``inmate_months_total`` sums the monthly counts of inmates held: a person
+    held for three months counts three times. It is not a count of people.
+    """
     reported = frame[frame["reported"]]
     table = reported.groupby(["county_fips", "county_name"], as_index=False).agg(
         months_reported=("period", "size"),
-        inmates_total=("inmates", "sum"),
+        inmate_months_total=("inmates", "sum"),
         inmates_mean_per_month=("inmates", "mean"),
         inmates_per_100k_mean=("inmates_per_100k", "mean"),
         cost_dollars_total=("cost_dollars", "sum"),
     )
-    return table.sort_values("inmates_total", ascending=False).head(n)
+    return table.sort_values("inmate_months_total", ascending=False).head(n)
 
 
 def pennsylvania_outcomes_by_year(frame: pd.DataFrame) -> pd.DataFrame:

@@ -81,6 +81,9 @@ def prepare_sample(
         frame, regimes.frame, unit_col="county_fips", period_col="year",
         unmatched="drop", ledger=ledger,
     )
+    # The activation year as coded, kept beside gname (which recodes the
+    # comparison cohort to 0 below).
+    frame["cohort"] = frame["gname"]
 
     # No never-treated units: the last cohort becomes the comparison group.
     last_cohort = int(frame["gname"].max())
@@ -122,14 +125,14 @@ def prepare_sample(
         lambda s: s.isna().any()
     )
     frame = ledger.drop(
-        frame, incomplete, "balance", "unit with a missing outcome year",
-        id_columns=[design.unit_col, "year"],
+        frame, incomplete, "balance: outcome", "unit with a missing outcome year",
+        id_columns=[design.unit_col],
     )
     counts = frame.groupby(design.unit_col)["year"].transform("size")
     short = counts < counts.max()
     frame = ledger.drop(
-        frame, short, "balance", "unit not observed in every window year",
-        id_columns=[design.unit_col, "year"],
+        frame, short, "balance: years", "unit not observed in every window year",
+        id_columns=[design.unit_col],
     )
     frame["unit"] = frame[design.unit_col]
     return frame.reset_index(drop=True), ledger

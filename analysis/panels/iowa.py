@@ -88,8 +88,8 @@ def build_iowa_district_year() -> Panel:
 
     # Only some release years use the INS label; elsewhere those paroles sit in
     # "Parole", so a zero there would be false.
-    ins_years = sorted(releases.loc[releases["paroled_to_ins_detainer"],
-                                    "release_fy"].unique())
+    ins_years = sorted(int(year) for year in releases.loc[
+        releases["paroled_to_ins_detainer"], "release_fy"].unique())
     ins_releases = releases[releases["paroled_to_ins_detainer"]]
     ins = _cells(ins_releases, INS)
     ledger.record("iowa panel: INS-detainer releases to district x FY",

@@ -97,9 +97,12 @@ def plot_event_study(
     ax.set_ylabel("Estimate")
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    # Legend and caption sit below the axes so they never cover an estimate.
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), fontsize="small",
+              frameon=False)
+    caption = _caption(results, labels, tables)
     ax.text(
-        0.0, -0.18, _caption(results, known_references), transform=ax.transAxes,
+        0.0, -0.16 - 0.075 * len(results), caption, transform=ax.transAxes,
         fontsize="x-small", va="top", ha="left", color="0.3",
     )
     return ax
@@ -138,14 +141,23 @@ def _interval_word(band: str) -> str:
     return "intervals" if band == "pointwise" else "band"
 
 
-def _caption(results, references) -> str:
+def _caption(results, labels, tables) -> str:
     bands = sorted({getattr(r, "band", "pointwise") for r in results})
     parts = [f"Intervals: {' / '.join(bands)}."]
-    if references:
-        parts.append(
-            f"Reference period {', '.join(map(str, references))} (hollow marker, "
-            "dotted line) normalised to 0."
-        )
+    for result, label, table in zip(results, labels, tables):
+        reference = getattr(result, "reference_period", None)
+        if reference is not None:
+            parts.append(
+                f"{label}: reference period {int(reference)} (hollow marker, "
+                "dotted line) normalised to 0."
+            )
+        else:
+            parts.append(f"{label}: no normalised period (each estimate has its "
+                         "own base period).")
+        if "binned" in table and table["binned"].fillna(False).astype(bool).any():
+            ends = table.loc[table["binned"].fillna(False).astype(bool), "event_time"]
+            shown = ", ".join(str(int(e)) for e in sorted(ends))
+            parts.append(f"{label}: event times {shown} pool all more distant ones.")
     parts.append("Shaded: post-treatment; squares: pre-periods.")
     clusters = [getattr(r, "n_clusters", None) for r in results]
     if any(c is not None for c in clusters):
