@@ -49,11 +49,13 @@ manifest = read_manifest()
 files = manifest[["source", "file", "bytes"]].assign(
     sha256=manifest["sha256"].str[:16] + "..."
 )
-files.style.hide(axis="index")
+files.style.set_uuid("files").hide(axis="index")
 
 # %%
 sources = manifest.drop_duplicates("source")
-sources[["source", "publisher", "licence", "coverage"]].style.hide(axis="index")
+sources[["source", "publisher", "licence", "coverage"]].style.set_uuid("sources").hide(
+    axis="index"
+)
 
 # %% [markdown]
 # ## Panels

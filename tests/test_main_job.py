@@ -15,6 +15,7 @@ import pytest
 
 from analysis import paths
 from analysis.build import PANELS
+from analysis.manifest import sha256_of
 from analysis.report import NOTEBOOKS
 
 
@@ -27,11 +28,21 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
     shutil.copy(paths.manifest_path(), root / "data" / "manifest.csv")
     env = {**os.environ, "ANALYSIS_ROOT": str(root), "MPLBACKEND": "Agg"}
 
-    for module in ["analysis.build", "analysis.evaluate", "analysis.report"]:
-        run = subprocess.run(
-            [sys.executable, "-m", module], env=env, capture_output=True, text=True
-        )
-        assert run.returncode == 0, f"{module} failed:\n{run.stdout}\n{run.stderr}"
+    def run_main_job():
+        for module in ["analysis.build", "analysis.evaluate", "analysis.report"]:
+            run = subprocess.run(
+                [sys.executable, "-m", module], env=env, capture_output=True,
+                text=True,
+            )
+            assert run.returncode == 0, f"{module}:\n{run.stdout}\n{run.stderr}"
+        outputs = sorted((root / "results").rglob("*.*"))
+        outputs += sorted((root / "figures").glob("*.png"))
+        outputs += sorted((root / "reports").glob("*.html"))
+        return {p.relative_to(root): sha256_of(p) for p in outputs}
+
+    first = run_main_job()
+    # The same seeds give byte-identical results, figures and reports.
+    assert run_main_job() == first
 
     for name in PANELS:
         assert (root / "data" / "processed" / f"{name}.parquet").stat().st_size > 0

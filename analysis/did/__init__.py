@@ -27,3 +27,18 @@ __all__ += [
 from analysis.did.two_stage import TwoStageResult, two_stage  # noqa: E402
 
 __all__ += ["TwoStageResult", "two_stage"]
+
+from analysis.did.poisson import PoissonETWFEResult, poisson_etwfe  # noqa: E402
+from analysis.did.wild import (  # noqa: E402
+    WildBootstrapResult,
+    wild_bootstrap_twfe,
+    wild_cluster_bootstrap,
+)
+
+__all__ += [
+    "PoissonETWFEResult",
+    "WildBootstrapResult",
+    "poisson_etwfe",
+    "wild_bootstrap_twfe",
+    "wild_cluster_bootstrap",
+]

@@ -5,175 +5,137 @@ The null is that some nuisance vector :math:`\\tau` gives
 :math:`E[y - X\\tau] \\le 0` with :math:`y \\sim N(\\mu, \\Sigma)`. The
 statistic is :math:`\\hat\\eta = \\min_{\\eta, \\tau} \\eta` subject to
 :math:`y - X\\tau \\le \\eta\\, \\sigma` (:math:`\\sigma` the standard
-deviations of y), a linear programme; conditional on the optimal dual vertex
-:math:`\\gamma` it is a truncated normal, and the test compares it with the
-truncated normal's quantile. These kernels serve
-:func:`analysis.did.honest.honest_did`; they follow the steps of R
-``HonestDiD`` (``.lp_conditional_test_fn``) so that their results can be
-compared.
+deviations of y). By linear-programming duality :math:`\\hat\\eta =
+\\max_\\gamma \\gamma'y` over the vertices of :math:`\\{\\gamma \\ge 0:
+\\gamma'\\sigma = 1, \\gamma'X = 0\\}`; conditional on the maximising vertex
+it is a truncated normal, and the test compares it with that distribution's
+quantile. The vertices are enumerated once per problem, so every statistic,
+truncation point and simulated draw is a matrix product, exact where R
+``HonestDiD`` (``.lp_conditional_test_fn``) solves linear programmes and
+bisects to a tolerance of 1e-6.
 """
 
 from __future__ import annotations
 
+from itertools import combinations
+from math import comb
+
 import numpy as np
 from scipy import stats
-from scipy.optimize import linprog
 
-_TOL_LAMBDA = 1e-6
-_TOL_EQUALITY = 1e-6
+MAX_BASES = 200_000
 
 
-def eta_programme(y, X, sd):
-    """Solve min eta s.t. y - X tau <= eta * sd; return (eta, dual) or None."""
-    k = X.shape[1]
-    result = linprog(
-        np.r_[1.0, np.zeros(k)], A_ub=-np.column_stack([sd, X]), b_ub=-y,
-        bounds=[(None, None)] * (k + 1), method="highs",
-    )
-    if result.status != 0:
-        return None
-    return result.fun, -result.ineqlin.marginals
+class MomentProblem:
+    """The dual vertices of the ARP programme for given X and covariance.
 
-
-def least_favourable_cv(X, sigma, kappa, *, draws=1000, seed=0):
-    """The 1 - kappa quantile of eta under mu = 0 (ARP section 6.2), simulated."""
-    rng = np.random.default_rng(seed)
-    sd = np.sqrt(np.diag(sigma))
-    xi = rng.multivariate_normal(np.zeros(len(sd)), sigma, size=draws,
-                                 method="svd")
-    if X.shape[1] == 0:
-        eta = (xi / sd).max(axis=1)
-    elif X.shape[1] == 1:
-        eta = _eta_one_nuisance(xi / sd[None, :], X[:, 0] / sd)
-    else:
-        solved = [eta_programme(draw, X, sd) for draw in xi]
-        eta = np.array([np.nan if s is None else s[0] for s in solved])
-    return float(np.nanquantile(eta, 1 - kappa))
-
-
-def _eta_one_nuisance(a, b):
-    """min over t of max_j (a_j - b_j t), for each row of a: the lowest point
-    of an upper envelope of lines lies where two of them cross (or at an end).
+    Parameters
+    ----------
+    X
+        ``(m, k)`` loadings of the nuisance parameters on the moments.
+    sigma
+        ``(m, m)`` covariance of the moments y.
     """
-    i, j = np.triu_indices(len(b), 1)
-    crossing = b[i] != b[j]
-    i, j = i[crossing], j[crossing]
-    t = (a[:, i] - a[:, j]) / (b[i] - b[j])
-    envelope = (a[:, None, :] - t[:, :, None] * b[None, None, :]).max(axis=2)
-    best = envelope.min(axis=1) if len(i) else np.full(len(a), np.inf)
-    for side in (1, -1):
-        # t -> +inf (side 1) or -inf: lines falling that way drop out.
-        rising = side * b < 0
-        if not rising.any():
-            flat = b == 0
-            limit = a[:, flat].max(axis=1) if flat.any() else -np.inf
-            best = np.minimum(best, limit)
-    return best
 
+    def __init__(self, X: np.ndarray, sigma: np.ndarray):
+        self.sigma = sigma
+        self.sd = np.sqrt(np.diag(sigma))
+        self.vertices = _dual_vertices(np.column_stack([self.sd, X]))
 
-def conditional_test(y, X, sigma, alpha, *, lf_cv=None, kappa=0.0) -> bool:
-    """True when the (hybrid) conditional test rejects the null at level alpha.
+    def eta(self, y: np.ndarray) -> tuple[float, int | None]:
+        """The statistic and the index of its maximising vertex."""
+        if len(self.vertices) == 0:
+            # An empty dual is an unbounded primal: eta -> -inf.
+            return -np.inf, None
+        values = self.vertices @ y
+        best = int(np.argmax(values))
+        return float(values[best]), best
 
-    ``lf_cv`` set makes it the LF hybrid: reject when eta exceeds it, else run
-    the conditional test at level (alpha - kappa) / (1 - kappa) with the
-    truncation capped at ``lf_cv``.
-    """
-    sd = np.sqrt(np.diag(sigma))
-    solved = eta_programme(y, X, sd)
-    if solved is None:
-        # An unbounded programme (eta -> -inf) satisfies every moment.
-        return False
-    eta, dual = solved
-    size = alpha
-    if lf_cv is not None:
-        if eta > lf_cv:
-            return True
-        size = (alpha - kappa) / (1 - kappa)
+    def least_favourable_cv(self, kappa: float, *, draws: int = 1000,
+                            seed: int = 0) -> float:
+        """The 1 - kappa quantile of eta when every moment has mean 0
+        (ARP section 6.2), from ``draws`` simulated normal vectors."""
+        if len(self.vertices) == 0:
+            return np.inf
+        rng = np.random.default_rng(seed)
+        xi = rng.multivariate_normal(np.zeros(len(self.sd)), self.sigma,
+                                     size=draws, method="svd")
+        return float(np.quantile((xi @ self.vertices.T).max(axis=1), 1 - kappa))
 
-    k = X.shape[1]
-    binding = dual > _TOL_LAMBDA
-    full_rank = k == 0 or (
-        binding.sum() > 0
-        and np.linalg.matrix_rank(X[binding]) == min(binding.sum(), k))
-    if binding.sum() == k + 1 and full_rank:
-        low, high, sigma_b = _primal_truncation(y, X, sigma, sd, binding)
-    else:
-        sigma_b = float(np.sqrt(dual @ sigma @ dual))
-        if sigma_b < 1e-10:
+    def rejects(self, y: np.ndarray, alpha: float, *, lf_cv: float | None = None,
+                kappa: float = 0.0) -> bool:
+        """True when the conditional (or, with ``lf_cv``, the LF hybrid)
+        test rejects at level alpha.
+
+        The hybrid rejects when eta exceeds ``lf_cv``; otherwise it runs the
+        conditional test at level (alpha - kappa) / (1 - kappa) with the
+        upper truncation point capped at ``lf_cv``.
+        """
+        eta, best = self.eta(y)
+        if best is None:
+            return False
+        size = alpha
+        if lf_cv is not None:
+            if eta > lf_cv:
+                return True
+            size = (alpha - kappa) / (1 - kappa)
+
+        gamma = self.vertices[best]
+        variance = float(gamma @ self.sigma @ gamma)
+        if variance < 1e-20:
             return eta > 0
-        low, high = _dual_truncation(eta, y, X, sigma, sd, dual)
-    if lf_cv is not None:
-        high = min(high, lf_cv)
-    statistic = eta / sigma_b
-    z_low, z_high = low / sigma_b, high / sigma_b
-    if not z_low <= statistic <= z_high:
-        return False
-    critical = max(0.0, _truncated_quantile(1 - size, z_low, z_high))
-    return statistic > critical
+        low, high = self._truncation(y, gamma, variance)
+        if lf_cv is not None:
+            high = min(high, lf_cv)
+        scale = np.sqrt(variance)
+        statistic, z_low, z_high = eta / scale, low / scale, high / scale
+        if not z_low <= statistic <= z_high:
+            return False
+        critical = max(0.0, _truncated_quantile(1 - size, z_low, z_high))
+        return statistic > critical
+
+    def _truncation(self, y, gamma, variance):
+        """The range of c = gamma'y over which gamma stays the maximising
+        vertex when y moves as s + b c (s independent of gamma'y)."""
+        direction = self.sigma @ gamma / variance
+        residual = y - direction * (gamma @ y)
+        level = self.vertices @ residual
+        slope = self.vertices @ direction
+        # Vertex g stays below gamma iff level_g <= c (1 - slope_g).
+        gap = 1 - slope
+        below, above = gap > 1e-12, gap < -1e-12
+        low = (level[below] / gap[below]).max() if below.any() else -np.inf
+        high = (level[above] / gap[above]).min() if above.any() else np.inf
+        return low, high
 
 
 def _truncated_quantile(p, low, high):
-    if low == high:
+    if high - low < 1e-12:
         return low
     return float(stats.truncnorm.ppf(p, low, high))
 
 
-def _primal_truncation(y, X, sigma, sd, binding):
-    """Truncation points when the k + 1 binding moments identify the vertex."""
-    W_b = np.column_stack([sd[binding], X[binding]])
-    W_free = np.column_stack([sd[~binding], X[~binding]])
-    select = np.eye(len(y))
-    inverse_b = np.linalg.inv(W_b)
-    gamma_b = W_free @ inverse_b @ select[binding] - select[~binding]
-    v_b = (inverse_b[0] @ select[binding])
-    variance_b = float(v_b @ sigma @ v_b)
-    rho = gamma_b @ sigma @ v_b / variance_b
-    bound = -(gamma_b @ y) / rho + v_b @ y
-    low = bound[rho > 0].max() if (rho > 0).any() else -np.inf
-    high = bound[rho < 0].min() if (rho < 0).any() else np.inf
-    return low, high, np.sqrt(variance_b)
-
-
-def _dual_truncation(eta, y, X, sigma, sd, gamma):
-    """Truncation points from the dual vertex (degenerate primal), found as the
-    ends of the interval of c over which gamma stays optimal."""
-    W = np.column_stack([sd, X])
-    weight = sigma @ gamma / float(gamma @ sigma @ gamma)
-    residual = y - weight * (gamma @ y)
-    target = np.r_[1.0, np.zeros(X.shape[1])]
-
-    def best_vertex(c):
-        solved = linprog(-(residual + weight * c), A_eq=W.T, b_eq=target,
-                         bounds=[(0, None)] * len(y), method="highs")
-        if solved.status != 0:
-            return None, np.inf
-        return solved.x, -solved.fun
-
-    def optimal_at(c):
-        _, value = best_vertex(c)
-        return abs(c - value) <= _TOL_EQUALITY
-
-    if not optimal_at(eta):
-        return eta, np.inf
-    scale = float(np.sqrt(gamma @ sigma @ gamma))
-    ends = []
-    for far, inside in ((max(100.0, eta + 20 * scale), 1),
-                        (min(-100.0, eta - 20 * scale), -1)):
-        if optimal_at(far):
-            ends.append(np.inf * inside)
+def _dual_vertices(W: np.ndarray) -> np.ndarray:
+    """Vertices of {g >= 0: W'g = e_1}: basic solutions on k + 1 rows of W."""
+    m, size = W.shape
+    if comb(m, size) > MAX_BASES:
+        raise ValueError(
+            f"{m} moments with {size - 1} nuisance parameters give "
+            f"{comb(m, size):,} candidate vertices, too many to enumerate; use "
+            "fewer post periods (a shorter event window) or method='smoothness'."
+        )
+    target = np.zeros(size)
+    target[0] = 1.0
+    found = []
+    for rows in combinations(range(m), size):
+        basis = W[list(rows)]
+        if np.linalg.matrix_rank(basis) < size:
             continue
-        # Newton steps on the convex max(c) - c; bisection if they stall.
-        point = far
-        for _ in range(10):
-            vertex, value = best_vertex(point)
-            if vertex is None or abs(point - value) <= _TOL_EQUALITY:
-                break
-            point = float(vertex @ residual) / (1 - float(vertex @ weight))
-        if not optimal_at(point):
-            good, bad = eta, far
-            while abs(bad - good) > 1e-6:
-                middle = (good + bad) / 2
-                good, bad = (middle, bad) if optimal_at(middle) else (good, middle)
-            point = good
-        ends.append(point)
-    return ends[1], ends[0]
+        weights = np.linalg.solve(basis.T, target)
+        if (weights >= -1e-12).all():
+            vertex = np.zeros(m)
+            vertex[list(rows)] = np.maximum(weights, 0.0)
+            found.append(vertex)
+    if not found:
+        return np.empty((0, m))
+    return np.unique(np.round(np.array(found), 12), axis=0)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
 @dataclass
 class PoissonFit:
     """Coefficients, fitted means and covariance of one Poisson fit."""

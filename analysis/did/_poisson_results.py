@@ -201,7 +201,7 @@ class PoissonETWFEResult(_PoissonTables):
     def _title(self) -> str:
         return f"{self.design['estimator']}: ATT(g,t)"
 
-    def aggregate(self, kind: str) -> "PoissonAggregateResult":
+    def aggregate(self, kind: str) -> PoissonAggregateResult:
         """Average the cells: ``simple`` (all post-treatment cells), ``group``
         (per cohort), ``calendar`` (per period) or ``dynamic`` (per event
         time, including the placebo cells under ``nevertreated``).

@@ -189,8 +189,7 @@ def att_gt(
         boot = multiplier_bootstrap(
             influence, arrays.cluster, arrays.n_clusters, n_boot=int(n_boot),
             weights=boot_weights, alpha=alpha, rng=np.random.default_rng(seed),
-            product=_ClosedFormProduct(arrays, closed_form, influence.shape[1])
-            if closed_form is not None and arrays.covariates is None else None,
+            product=_closed_form_product(arrays, closed_form, influence.shape[1]),
         )
         cells["se"] = boot.se
         critical, band = checked_critical_value(boot.critical_value, alpha)
@@ -366,6 +365,14 @@ def _cell_unconditional(arrays, by_period, treat, control, current, base,
     return mean_treat - mean_control, None
 
 
+def _closed_form_product(arrays, terms, n_columns):
+    """The closed-form bootstrap product when it applies and saves work."""
+    if terms is None or arrays.covariates is not None:
+        return None
+    product = _ClosedFormProduct(arrays, terms, n_columns)
+    return product if product.worthwhile else None
+
+
 class _ClosedFormProduct:
     """``multipliers @ influence`` for cells without covariates, in O(n T).
 
@@ -397,23 +404,35 @@ class _ClosedFormProduct:
         self.last = np.searchsorted(self.edges, stop)
         # Centring shifts a slice's mean change by the change in period means.
         self.offset = mean - (period_mean[self.current] - period_mean[self.base])
+        self.run_starts = np.flatnonzero(np.r_[True, np.diff(columns) != 0])
+        self.unit_weights = bool(np.all(self.weights == 1))
+        # Rows the dense product would touch, against n T for this one.
+        self.worthwhile = len(terms) > 0 and (
+            arrays.outcome.size + 8 * len(terms) < 0.5 * np.sum(stop - start))
 
     def __call__(self, multipliers: np.ndarray) -> np.ndarray:
-        weighted = multipliers * self.weights
+        weighted = multipliers if self.unit_weights else multipliers * self.weights
         edges, n_draws = self.edges, len(multipliers)
-        cumulative = np.zeros((len(edges), n_draws, self.centred.shape[1]))
-        cumulative_total = np.zeros((len(edges), n_draws))
+        n_periods = self.centred.shape[1]
+        # Row (edge, period) of ``cumulative`` holds Q summed over the rows
+        # before that edge; its last period-row holds q.
+        cumulative = np.zeros((len(edges), n_periods + 1, n_draws))
         for block in range(len(edges) - 1):
             rows = slice(edges[block], edges[block + 1])
-            cumulative[block + 1] = (cumulative[block]
-                                     + weighted[:, rows] @ self.centred[rows])
-            cumulative_total[block + 1] = (cumulative_total[block]
-                                           + weighted[:, rows].sum(axis=1))
-        first, last = self.first, self.last
-        change = (cumulative[last, :, self.current] - cumulative[first, :, self.current]
-                  - cumulative[last, :, self.base] + cumulative[first, :, self.base])
-        total = cumulative_total[last] - cumulative_total[first]
-        contribution = self.scale[:, None] * (change - self.offset[:, None] * total)
-        draws = np.zeros((self.n_columns, n_draws))
-        np.add.at(draws, self.columns, contribution)
-        return draws.T
+            cumulative[block + 1, :n_periods] = (
+                cumulative[block, :n_periods] + self.centred[rows].T @ weighted[:, rows].T)
+            cumulative[block + 1, n_periods] = (cumulative[block, n_periods]
+                                                + weighted[:, rows].sum(axis=1))
+        flat = cumulative.reshape(-1, n_draws)
+        stride = n_periods + 1
+        first, last = self.first * stride, self.last * stride
+        change = (flat[last + self.current] - flat[first + self.current]
+                  - flat[last + self.base] + flat[first + self.base])
+        total = flat[last + n_periods] - flat[first + n_periods]
+        change -= self.offset[:, None] * total
+        change *= self.scale[:, None]
+        draws = np.zeros((n_draws, self.n_columns))
+        # Terms come column by column: sum each column's run of terms.
+        draws[:, self.columns[self.run_starts]] = np.add.reduceat(
+            change, self.run_starts, axis=0).T
+        return draws

@@ -150,19 +150,20 @@ def multiplier_bootstrap(
         if product is not None:
             if n_clusters != n:
                 multipliers = multipliers[:, cluster]
-            draws[start:stop] = np.where(finite, product(multipliers), 0.0)
+            draws[start:stop] = product(multipliers)
             continue
         if blocks is None:
             draws[start:stop] = multipliers @ summed
             continue
         for rows, columns, block in blocks:
             draws[start:stop, columns] += multipliers[:, rows] @ block
+    if product is not None and not finite.all():
+        draws[:, ~finite] = 0.0
     draws /= np.sqrt(n_clusters)
 
     usable = finite & (np.sum(draws**2, axis=0) > _DEGENERATE)
     iqr_scale = stats.norm.ppf(0.75) - stats.norm.ppf(0.25)
-    upper = np.quantile(draws, 0.75, axis=0, method="inverted_cdf")
-    lower = np.quantile(draws, 0.25, axis=0, method="inverted_cdf")
+    lower, upper = np.quantile(draws, [0.25, 0.75], axis=0, method="inverted_cdf")
     sigma = np.where(usable, (upper - lower) / iqr_scale, np.nan)
     sigma[sigma <= _DEGENERATE] = np.nan
 

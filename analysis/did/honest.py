@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.did._arp import conditional_test, least_favourable_cv
+from analysis.did._arp import MomentProblem
 from analysis.did._flci import optimal_flci
 from analysis.did._validate import check_choice
 from analysis.errors import AnalysisWarning
@@ -363,15 +363,15 @@ def _relative_magnitude_interval(betahat, sigma, num_pre, num_post, l_vec, mbar,
                     else np.ones(len(A), dtype=bool))
             A = A[rows]
             moved = A[:, num_pre:] @ gamma_inverse
-            y, X = A @ betahat, moved[:, 1:]
-            sigma_y = A @ sigma @ A.T
-            lf_cv = (least_favourable_cv(X, sigma_y, kappa, seed=seed)
+            y = A @ betahat
+            problem = MomentProblem(moved[:, 1:], A @ sigma @ A.T)
+            lf_cv = (problem.least_favourable_cv(kappa, seed=seed)
                      if rm_method == "C-LF" else None)
 
             def accepts(index):
-                return not conditional_test(
-                    y - moved[:, 0] * thetas[index], X, sigma_y, alpha,
-                    lf_cv=lf_cv, kappa=kappa if lf_cv is not None else 0.0)
+                return not problem.rejects(
+                    y - moved[:, 0] * thetas[index], alpha, lf_cv=lf_cv,
+                    kappa=kappa if lf_cv is not None else 0.0)
 
             accepted |= _accepted_on_grid(accepts, len(thetas))
     if accepted[0] or accepted[-1]:

@@ -93,10 +93,10 @@ class WildBootstrapResult:
             f"  clusters        {self.n_clusters} ({self.cluster_name})",
             f"  draws           {draws}",
             f"  estimate        {self.estimate:.6f} (CR1 se {self.se:.6f})",
-            f"  H0              {self.term} = {self.null:g}: bootstrap p = "
-            f"{self.p_value:.4f}, t(G-1) p = {self.p_value_analytic:.4f}",
-            f"  {1 - self.alpha:.0%} interval    [{self.ci_lower:.6f}, "
-            f"{self.ci_upper:.6f}] (test inversion)",
+            (f"  H0              {self.term} = {self.null:g}: bootstrap p = "
+             f"{self.p_value:.4f}, t(G-1) p = {self.p_value_analytic:.4f}"),
+            (f"  {1 - self.alpha:.0%} interval    [{self.ci_lower:.6f}, "
+             f"{self.ci_upper:.6f}] (test inversion)"),
         ])
 
     def __repr__(self) -> str:
@@ -322,14 +322,19 @@ def wild_bootstrap_twfe(
     if not treated_post.any():
         raise ValueError(f"no treated post-period rows in {gname!r}; nothing to test.")
     regressor = treated_post.astype(float)[:, None]
-    # The analytic fit gives the CR1 warning for few clusters and checks the
-    # regressor against the fixed effects.
-    fit_within(panel.y, regressor, panel, names=["ATT"], small_sample="fixest",
-               stacklevel=3)
+    # The analytic fit checks the regressor against the fixed effects, warns
+    # below 30 clusters and gives twfe()'s CR1 standard error.
+    fit = fit_within(panel.y, regressor, panel, names=["ATT"],
+                     small_sample="fixest", stacklevel=3)
     result = wild_cluster_bootstrap(
         panel.y, regressor, panel.cluster_code, column=0,
         fixed_effects=(panel.unit_code, panel.time_code), weights=weights,
         n_boot=n_boot, seed=seed, alpha=alpha, null=null, term="ATT",
     )
     result.cluster_name = panel.cluster_name
+    result.se = float(np.sqrt(fit.vcov[0, 0]))
+    result.t_stat = (result.estimate - null) / result.se
+    result.p_value_analytic = float(
+        2 * stats.t.sf(abs(result.t_stat), fit.n_clusters - 1)
+    )
     return result

@@ -28,7 +28,8 @@ def simulate(seed: int = 20260, n_units: int = 150, n_periods: int = 7):
     cohort = rng.choice([0, 2012, 2013, 2015], n_units)[unit]
     population = np.round(rng.uniform(2e3, 5e4, n_units))[unit]
     level = rng.normal(-7.5, 0.8, n_units)[unit]
-    effect = np.where((cohort > 0) & (period >= cohort), 0.3 - 0.1 * (cohort == 2013), 0)
+    post = (cohort > 0) & (period >= cohort)
+    effect = np.where(post, 0.3 - 0.1 * (cohort == 2013), 0)
     mean = population * np.exp(level + 0.04 * (period - 2010) + effect)
     frame = pd.DataFrame(
         {

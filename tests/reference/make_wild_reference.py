@@ -28,7 +28,7 @@ HERE = Path(__file__).parent
 TIE = 1e-9
 
 
-def simulate(seed: int = 11, n_states: int = 10, per_state: int = 3, n_periods: int = 6):
+def simulate(seed=11, n_states=10, per_state=3, n_periods=6) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n_units = n_states * per_state
     unit = np.repeat(np.arange(n_units), n_periods)
