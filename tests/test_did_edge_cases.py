@@ -138,19 +138,19 @@ def test_unbalanced_dr_covariate_se_matches_csdid(unbalanced):
 def rc_cell(unbalanced):
     data = unbalanced[unbalanced["first.treat"].isin([0, 2004])
                       & unbalanced.year.isin([2003, 2004])]
-    return dict(
-        y=data.lemp.to_numpy(), post=(data.year == 2004).to_numpy(float),
-        treated=(data["first.treat"] == 2004).to_numpy(float),
-        covariates=np.column_stack([np.ones(len(data)), data.z]),
-        weights=1 + (data.countyreal % 3).to_numpy(float) / 2,
-    ), data.countyreal.to_numpy()
+    return {
+        "y": data.lemp.to_numpy(), "post": (data.year == 2004).to_numpy(float),
+        "treated": (data["first.treat"] == 2004).to_numpy(float),
+        "covariates": np.column_stack([np.ones(len(data)), data.z]),
+        "weights": 1 + (data.countyreal % 3).to_numpy(float) / 2,
+    }
 
 
 @pytest.mark.parametrize("method", ["dr", "ipw", "reg"])
 def test_rc_two_by_two_matches_r_drdid_port(unbalanced, method):
     """drdid_rc, std_ipw_did_rc and reg_did_rc with weights and a time-varying
     covariate equal moderndid's ports of R DRDID (ATT and standard error)."""
-    arguments, _ = rc_cell(unbalanced)
+    arguments = rc_cell(unbalanced)
     att, psi = _drdid_rc.ESTIMATORS_RC[method](**arguments)
     expected = REFERENCE["moderndid_2x2"][method]
     assert abs(att - expected["att"]) < 1e-10
@@ -212,7 +212,7 @@ def test_rc_two_by_two_is_difference_of_four_means(method):
     terms = {}
     for (treated, period), sign in {(True, 2): 1, (True, 1): -1, (False, 2): -1,
                                     (False, 1): 1}.items():
-        rows = data[(data.unit <= 3) == treated][lambda f: f.t == period]
+        rows = data[((data.unit <= 3) == treated) & (data.t == period)]
         for unit, value in zip(rows.unit, rows.y):
             terms[unit] = terms.get(unit, 0.0) + sign * n * (value - rows.y.mean()) \
                 / len(rows)
@@ -338,7 +338,7 @@ def test_every_unit_eventually_treated(unbalanced_path):
     data = tiny(EVENTUALLY_TREATED)
     if unbalanced_path:
         data = data[(data.unit != 6) | (data.t != 1)]  # unbalanced, periods 2-4 kept
-    options = dict(allow_unbalanced_panel=unbalanced_path)
+    options = {"allow_unbalanced_panel": unbalanced_path}
     with pytest.raises(ValueError, match="control_group='notyettreated'"):
         att_gt(data, *TINY_ARGS, **options)
     with pytest.warns(DroppedRowsWarning, match="dropped 1 periods from 5 on "
@@ -463,3 +463,20 @@ def test_cells_with_one_unit_are_analytic():
         pair = att_gt(data[data.unit <= 2], *TINY_ARGS)
     assert pair.table["att"].iloc[0] == 2.0
     assert np.isnan(pair.table["se"].iloc[0])
+
+
+def test_unbalanced_inference_runs_on_unit_influence(unbalanced):
+    """Bootstrap draws of the unit-summed influence functions have the analytic
+    variance; a cluster variable must be constant within units."""
+    from analysis.did.bootstrap import multiplier_bootstrap
+
+    result = att_gt(unbalanced, *MPDTA_ARGS, allow_unbalanced_panel=True)
+    arrays = result.arrays
+    boot = multiplier_bootstrap(
+        result.influence, arrays.cluster, arrays.n_clusters, n_boot=4000,
+        weights="rademacher", alpha=0.05, rng=np.random.default_rng(2))
+    spread = boot.draws.std(axis=0) * np.sqrt(arrays.n_clusters) / arrays.n_units
+    np.testing.assert_allclose(spread, result.table["se"], rtol=0.05)
+    with pytest.raises(ValueError, match="'state' changes over time"):
+        att_gt(unbalanced.assign(state=unbalanced.year), *MPDTA_ARGS,
+               clustervars="state", allow_unbalanced_panel=True)

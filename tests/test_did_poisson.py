@@ -108,13 +108,23 @@ def test_matches_cached_pyfixest_fepois(counties, design):
 
 
 def test_all_zero_units_are_dropped_counted_and_warned(counties):
-    with pytest.warns(DroppedRowsWarning, match="zero in every period"):
+    with pytest.warns(DroppedRowsWarning, match="== 0 in every period") as record:
         result = poisson_etwfe(counties, *ARGS, exposure="population",
                                clustervars="state")
+    assert all(w.filename == __file__ for w in record)
     ledger = result.ledger.to_frame()
     row = ledger[ledger["step"] == "all-zero outcome"]
     assert row["rows_affected"].item() == 3 * 7
     assert result.design["n_units"] == 147
+
+
+def test_without_never_treated_the_last_cohort_is_the_comparison(counties):
+    treated_only = counties[counties["first_treat"] > 0]
+    with pytest.warns(DroppedRowsWarning, match="last cohort"):
+        result = poisson_etwfe(treated_only, *ARGS, exposure="population")
+    assert set(result.table["group"]) == {2012, 2013}
+    assert result.table["time"].max() == 2014
+    assert "comparison" in " ".join(result.design["notes"])
 
 
 def simulate_heterogeneous(seed, n_units, rate=-4.0):

@@ -42,3 +42,7 @@ __all__ += [
     "wild_bootstrap_twfe",
     "wild_cluster_bootstrap",
 ]
+
+from analysis.did.honest import HonestResult, honest_did  # noqa: E402
+
+__all__ += ["HonestResult", "honest_did"]

@@ -63,56 +63,60 @@ class MomentProblem:
         return float(np.quantile((xi @ self.vertices.T).max(axis=1), 1 - kappa))
 
     def rejects(self, y: np.ndarray, alpha: float, *, lf_cv: float | None = None,
-                kappa: float = 0.0) -> bool:
-        """True when the conditional (or, with ``lf_cv``, the LF hybrid)
-        test rejects at level alpha.
+                kappa: float = 0.0) -> np.ndarray:
+        """Whether the conditional (or, with ``lf_cv``, the LF hybrid) test
+        rejects at level alpha, for each row of ``y`` (``(n, m)``).
 
         The hybrid rejects when eta exceeds ``lf_cv``; otherwise it runs the
         conditional test at level (alpha - kappa) / (1 - kappa) with the
         upper truncation point capped at ``lf_cv``.
         """
-        eta, best = self.eta(y)
-        if best is None:
-            return False
+        y = np.atleast_2d(y)
+        if len(self.vertices) == 0:
+            # An empty dual is an unbounded primal (eta -> -inf): no rejection.
+            return np.zeros(len(y), dtype=bool)
+        values = y @ self.vertices.T
+        best = values.argmax(axis=1)
+        eta = values.max(axis=1)
+        gamma = self.vertices[best]
+        variance = np.einsum("ij,jk,ik->i", gamma, self.sigma, gamma)
+        degenerate = variance < 1e-20
+        variance = np.where(degenerate, 1.0, variance)
+        low, high = self._truncation(y, gamma, variance)
         size = alpha
         if lf_cv is not None:
-            if eta > lf_cv:
-                return True
+            high = np.minimum(high, lf_cv)
             size = (alpha - kappa) / (1 - kappa)
 
-        gamma = self.vertices[best]
-        variance = float(gamma @ self.sigma @ gamma)
-        if variance < 1e-20:
-            return eta > 0
-        low, high = self._truncation(y, gamma, variance)
-        if lf_cv is not None:
-            high = min(high, lf_cv)
         scale = np.sqrt(variance)
         statistic, z_low, z_high = eta / scale, low / scale, high / scale
-        if not z_low <= statistic <= z_high:
-            return False
-        critical = max(0.0, _truncated_quantile(1 - size, z_low, z_high))
-        return statistic > critical
+        inside = (z_low <= statistic) & (statistic <= z_high)
+        critical = np.maximum(0.0, _truncated_quantile(1 - size, z_low, z_high))
+        reject = inside & (statistic > critical)
+        reject = np.where(degenerate, eta > 0, reject)
+        if lf_cv is not None:
+            reject |= eta > lf_cv
+        return reject
 
     def _truncation(self, y, gamma, variance):
         """The range of c = gamma'y over which gamma stays the maximising
         vertex when y moves as s + b c (s independent of gamma'y)."""
-        direction = self.sigma @ gamma / variance
-        residual = y - direction * (gamma @ y)
-        level = self.vertices @ residual
-        slope = self.vertices @ direction
+        direction = (gamma @ self.sigma) / variance[:, None]
+        residual = y - direction * np.einsum("ij,ij->i", gamma, y)[:, None]
+        level = residual @ self.vertices.T
+        gap = 1 - direction @ self.vertices.T
         # Vertex g stays below gamma iff level_g <= c (1 - slope_g).
-        gap = 1 - slope
-        below, above = gap > 1e-12, gap < -1e-12
-        low = (level[below] / gap[below]).max() if below.any() else -np.inf
-        high = (level[above] / gap[above]).min() if above.any() else np.inf
+        ratio = level / np.where(np.abs(gap) > 1e-12, gap, np.nan)
+        low = np.where(gap > 1e-12, ratio, -np.inf).max(axis=1)
+        high = np.where(gap < -1e-12, ratio, np.inf).min(axis=1)
         return low, high
 
 
 def _truncated_quantile(p, low, high):
-    if high - low < 1e-12:
-        return low
-    return float(stats.truncnorm.ppf(p, low, high))
+    narrow = high - low < 1e-12
+    with np.errstate(invalid="ignore"):
+        quantile = stats.truncnorm.ppf(p, low, np.where(narrow, low + 1, high))
+    return np.where(narrow, low, quantile)
 
 
 def _dual_vertices(W: np.ndarray) -> np.ndarray:

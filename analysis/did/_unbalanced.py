@@ -80,8 +80,10 @@ def use_row_estimator(data, yname, tname, idname, *, panel,
     -----
     As R ``did`` (since 2.3.0) does, ``allow_unbalanced_panel=True`` on a
     panel that is balanced once rows with a missing outcome are set aside
-    uses the panel estimators; only a truly unbalanced panel (or
-    ``panel=False``) goes to the RC estimators.
+    uses the panel estimators; only an unbalanced panel (or ``panel=False``)
+    goes to the RC estimators. R judges balance after also dropping units
+    treated in the first period; here their gaps send the data to the RC
+    path (same ATT without covariates).
     """
     if not panel:
         return True
@@ -114,13 +116,11 @@ def prepare_rows(data, yname, tname, idname, gname, *, xformla, control_group,
     ``idname`` is not used.
     """
     if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
     formula_vars = _formula_variables(xformla)
     unit_name = _ROW_ID if repeated_cross_sections else idname
-    needed = [yname, tname, gname, *formula_vars]
-    needed += [name for name in (weightsname, cluster_name) if name]
-    if not repeated_cross_sections:
-        needed.insert(2, idname)
+    needed = [yname, tname, *([] if repeated_cross_sections else [idname]), gname,
+              *formula_vars, *(name for name in (weightsname, cluster_name) if name)]
     missing = [name for name in dict.fromkeys(needed) if name not in data.columns]
     if missing:
         raise ValueError(
@@ -141,6 +141,8 @@ def prepare_rows(data, yname, tname, idname, gname, *, xformla, control_group,
               "its other periods)")
     frame = ledger.drop(frame, frame[yname].isna(), "missing outcome", reason,
                         id_columns=[unit_name, tname], stacklevel=_STACK_TO_USER)
+    if frame.empty:
+        raise ValueError(f"every row has a missing {yname!r}; nothing to estimate.")
     duplicated = frame.duplicated([unit_name, tname])
     if duplicated.any():
         example = frame.loc[duplicated, [unit_name, tname]].iloc[0].tolist()
@@ -149,9 +151,9 @@ def prepare_rows(data, yname, tname, idname, gname, *, xformla, control_group,
             f"{example}; an unbalanced panel still needs at most one row per unit "
             "and period (use panel=False for repeated cross sections)."
         )
-    constant = [gname, *(name for name in (weightsname, cluster_name) if name)]
-    for name in [] if repeated_cross_sections else constant:
-        _check_unit_constant(frame, name, unit_name, weightsname)
+    for name in [] if repeated_cross_sections else [gname, weightsname, cluster_name]:
+        if name:
+            _check_unit_constant(frame, name, unit_name, weightsname)
     if weightsname:
         weights = frame[weightsname].to_numpy(dtype=float)
         if np.isnan(weights).any() or (weights < 0).any() or weights.mean() <= 0:

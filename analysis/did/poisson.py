@@ -159,8 +159,10 @@ def poisson_etwfe(
         frame.loc[frame["_cell"], [gname, tname]].drop_duplicates()
         .sort_values([gname, tname]).to_numpy()
     )
-    cell_index = {(int(g), int(t)): j for j, (g, t) in enumerate(cells)}
-    X, names = _design(frame, periods, cells, cell_index, gname, tname)
+    keys = pd.MultiIndex.from_frame(frame[[gname, tname]])
+    cell_keys = pd.MultiIndex.from_arrays([cells[:, 0], cells[:, 1]])
+    row_cell = np.where(frame["_cell"], cell_keys.get_indexer(keys), -1)
+    X, names = _design(frame, periods, cells, row_cell, tname)
     offset = (
         np.log(frame[exposure].to_numpy(float)) if exposure else np.zeros(len(frame))
     )
@@ -168,7 +170,7 @@ def poisson_etwfe(
     cluster_code = pd.factorize(frame[panel.cluster_name], sort=True)[0]
     n_clusters = int(cluster_code.max()) + 1
     warn_few_clusters(n_clusters, panel.cluster_name)
-    k_counted = _k_counted(small_sample, X.shape[1], len(cells), group_code,
+    k_counted = _k_counted(small_sample, X.shape[1], group_code,
                            frame[tname].to_numpy(), cluster_code)
     fit = fit_poisson_fe(
         frame[yname].to_numpy(float), X, offset, group_code, cluster_code,
@@ -178,11 +180,7 @@ def poisson_etwfe(
     n_cells = len(cells)
     cell_slice = slice(len(periods) - 1, len(periods) - 1 + n_cells)
     coefficient = fit.params[cell_slice]
-    treated_rows = frame["_cell"].to_numpy()
-    row_cell = np.array(
-        [cell_index.get((int(g), int(t)), -1)
-         for g, t in zip(frame[gname], frame[tname])]
-    )
+    treated_rows = row_cell >= 0
     fitted_treated = np.bincount(row_cell[treated_rows], fit.mu[treated_rows],
                                  n_cells)
     table = pd.DataFrame(
@@ -251,7 +249,7 @@ def _sample(frame, yname, tname, idname, gname, control_group, ledger):
     frame = ledger.drop(
         frame, always, "treated in first period",
         f"units first treated at or before the first period {first}",
-        id_columns=[idname], stacklevel=_TO_USER + 1,
+        id_columns=[idname], stacklevel=_TO_USER,
     )
     never = frame[gname] == 0
     frame = frame.copy()
@@ -269,7 +267,7 @@ def _sample(frame, yname, tname, idname, gname, control_group, ledger):
         frame = ledger.drop(
             frame, frame[tname] >= reference, "no never treated",
             f"periods from {reference}, when the last cohort (the comparison) "
-            "is treated", id_columns=[idname, tname], stacklevel=_TO_USER + 1,
+            "is treated", id_columns=[idname, tname], stacklevel=_TO_USER,
         ).copy()
         frame["_cell"] = (frame[gname] > 0) & (frame[gname] != reference)
         notes.append(f"no never-treated units: cohort {reference} is the comparison")
@@ -286,9 +284,9 @@ def _drop_all_zero(frame, yname, group_column, ledger, fixed_effects):
     total = frame.groupby(group_column)[yname].transform("sum")
     return ledger.drop(
         frame, total == 0, "all-zero outcome",
-        f"{fixed_effects}s whose {yname} is zero in every period (no information "
-        "in a Poisson fixed-effects likelihood)",
-        id_columns=[group_column], stacklevel=_TO_USER + 1,
+        f"{fixed_effects}s with {yname} == 0 in every period (no information in "
+        "a Poisson fixed-effects likelihood)",
+        id_columns=[group_column], stacklevel=_TO_USER,
     ).reset_index(drop=True)
 
 
@@ -299,9 +297,9 @@ def _drop_zero_cells(frame, yname, gname, tname, ledger):
     if not zero:
         return frame, []
     warnings.warn(
-        f"ATT(g, t) not estimable for {len(zero)} cell(s) {zero[:5]}: every treated "
-        f"{yname} is zero (the coefficient diverges to -inf); reported as NaN and "
-        "their rows left out of the fit.",
+        f"ATT(g, t) not estimable for {len(zero)} cell(s) {zero[:5]}: {yname} is "
+        "zero in every treated row (the coefficient diverges to -inf); reported "
+        "as NaN and their rows left out of the fit.",
         CellEstimationWarning,
         stacklevel=_TO_USER,
     )
@@ -333,15 +331,11 @@ def _check_identification(frame, yname, gname, tname):
         )
 
 
-def _design(frame, periods, cells, cell_index, gname, tname):
+def _design(frame, periods, cells, row_cell, tname):
     """Period dummies (first omitted), cell dummies, then controls."""
     time_position = np.searchsorted(periods, frame[tname].to_numpy())
     period_dummies = (time_position[:, None] == np.arange(1, len(periods))).astype(
         float
-    )
-    row_cell = np.array(
-        [cell_index.get((int(g), int(t)), -1) if c else -1
-         for g, t, c in zip(frame[gname], frame[tname], frame["_cell"])]
     )
     cell_dummies = (row_cell[:, None] == np.arange(len(cells))).astype(float)
     controls = [c for c in frame.columns if str(c).startswith("_x::")]
@@ -351,7 +345,7 @@ def _design(frame, periods, cells, cell_index, gname, tname):
     return X, names
 
 
-def _k_counted(small_sample, k, n_cells, group_code, time, cluster_code) -> int:
+def _k_counted(small_sample, k, group_code, time, cluster_code) -> int:
     # X holds T - 1 period dummies; fixest treats them as a fixed effect.
     n_periods = len(np.unique(time))
     n_groups = int(group_code.max()) + 1

@@ -161,8 +161,11 @@ def wild_cluster_bootstrap(
     check_choice("weights", weights, WEIGHTS)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must lie strictly between 0 and 1.")
-    if int(n_boot) < 19:
-        raise ValueError(f"n_boot={n_boot} is too small; use at least 99 draws.")
+    if int(n_boot) < 99:
+        raise ValueError(
+            f"n_boot={n_boot} is too small for a p-value at 5%; use at least 99 "
+            "draws (boottest uses 999)."
+        )
     y = np.asarray(y, float)
     X = np.asarray(X, float).reshape(len(y), -1)
     cluster_code = pd.factorize(np.asarray(cluster), sort=True)[0]

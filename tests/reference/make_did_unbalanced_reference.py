@@ -88,13 +88,13 @@ def moderndid_2x2(data):
     import moderndid
 
     cell = data[data["first.treat"].isin([0, 2004]) & data.year.isin([2003, 2004])]
-    arguments = dict(
-        y=cell.lemp.to_numpy(), post=(cell.year == 2004).to_numpy(float),
-        d=(cell["first.treat"] == 2004).to_numpy(float),
-        covariates=np.column_stack([np.ones(len(cell)), cell.z]),
-        i_weights=1 + (cell.countyreal % 3).to_numpy(float) / 2,
-        influence_func=True,
-    )
+    arguments = {
+        "y": cell.lemp.to_numpy(), "post": (cell.year == 2004).to_numpy(float),
+        "d": (cell["first.treat"] == 2004).to_numpy(float),
+        "covariates": np.column_stack([np.ones(len(cell)), cell.z]),
+        "i_weights": 1 + (cell.countyreal % 3).to_numpy(float) / 2,
+        "influence_func": True,
+    }
     out = {}
     for method, function in (("dr", moderndid.drdid_rc),
                              ("ipw", moderndid.std_ipw_did_rc),
