@@ -47,8 +47,3 @@ class LedgerImbalanceError(RuntimeError):
 
 class CellEstimationWarning(AnalysisWarning):
     """An estimator cell (e.g. one ATT(g, t)) could not be estimated; set to NaN."""
-
-
-class ExperimentalWarning(AnalysisWarning):
-    """A method whose results are not yet validated to full agreement with its
-    reference implementation; the message says what differs."""

@@ -51,25 +51,24 @@ def cell(result, group, time) -> pd.Series:
     return table[(table["group"] == group) & (table["time"] == time)].iloc[0]
 
 
-def tiny(units: dict, periods=(1, 2, 3, 4, 5), **columns) -> pd.DataFrame:
+def tiny(units: dict, periods=(1, 2, 3, 4, 5)) -> pd.DataFrame:
     """Long panel from {unit: (first treated, outcomes)}; NaN outcome = no row."""
     rows = [
         {"unit": unit, "t": period, "g": group, "y": value}
         for unit, (group, values) in units.items()
         for period, value in zip(periods, values) if not np.isnan(value)
     ]
-    return pd.DataFrame(rows).assign(**columns)
+    return pd.DataFrame(rows)
 
 
-def four_means(frame, treated, after, before, weights=None):
+def four_means(frame, treated, after, before):
     """(Y_treated,after - Y_treated,before) - (Y_control,after - Y_control,before),
-    each a (weighted) mean over the rows observed in that period."""
-    frame = frame.assign(w=1.0 if weights is None else frame[weights])
+    each a mean over the rows observed in that period."""
 
     def mean(in_treated, period):
         rows = frame[(frame["unit"].isin(treated) == in_treated)
                      & (frame["t"] == period)]
-        return np.average(rows["y"], weights=rows["w"])
+        return rows["y"].mean()
 
     return (mean(True, after) - mean(True, before)) \
         - (mean(False, after) - mean(False, before))
@@ -91,25 +90,29 @@ def forced_rows(data, *, xformla=None, est_method="dr",
 
 # --- unbalanced panels: references ------------------------------------------------
 
-CSDID_DESIGNS = [(entry["xformla"], entry["est_method"], entry["control_group"])
-                 for entry in REFERENCE["csdid"]]
+CSDID_DESIGNS = REFERENCE["csdid"]
+CSDID_IDS = ["{xformla}-{est_method}-{control_group}-{base_period}-a{anticipation}"
+             "-panel{panel}".format(**design) for design in CSDID_DESIGNS]
 
 
-@pytest.mark.parametrize(("xformla", "est_method", "control_group"), CSDID_DESIGNS)
-def test_unbalanced_matches_csdid(unbalanced, xformla, est_method, control_group):
+# anticipation=1 drops cohort 2004 with a DroppedRowsWarning (tested elsewhere).
+@pytest.mark.filterwarnings("ignore::analysis.errors.DroppedRowsWarning")
+@pytest.mark.parametrize("reference", CSDID_DESIGNS, ids=CSDID_IDS)
+def test_unbalanced_matches_csdid(unbalanced, reference):
     """ATT(g, t), standard errors and aggregates equal csdid's unbalanced-panel
-    estimates; the dr standard errors with covariates are the xfail below."""
-    reference = next(entry for entry in REFERENCE["csdid"]
-                     if (entry["xformla"], entry["est_method"],
-                         entry["control_group"]) == (xformla, est_method,
-                                                     control_group))
-    result = att_gt(unbalanced, *MPDTA_ARGS, xformla=xformla, est_method=est_method,
-                    control_group=control_group, allow_unbalanced_panel=True)
+    (and repeated cross-section) estimates; the dr standard errors with
+    covariates are the xfail below."""
+    result = att_gt(unbalanced, *MPDTA_ARGS, xformla=reference["xformla"],
+                    est_method=reference["est_method"],
+                    control_group=reference["control_group"],
+                    base_period=reference["base_period"],
+                    anticipation=reference["anticipation"],
+                    panel=reference["panel"], allow_unbalanced_panel=True)
     theirs = pd.DataFrame(reference["attgt"])
     ours = result.table.merge(theirs, on=["group", "time"], suffixes=("", "_ref"))
-    assert len(ours) == len(theirs) == len(result.table) == 12
+    assert len(ours) == len(theirs) == len(result.table)
     np.testing.assert_allclose(ours["att"], ours["att_ref"], rtol=0, atol=1e-10)
-    compare_se = xformla is None or est_method != "dr"
+    compare_se = reference["xformla"] is None or reference["est_method"] != "dr"
     if compare_se:
         np.testing.assert_allclose(ours["se"], ours["se_ref"], rtol=0, atol=1e-10)
     for kind, expected in reference["aggregate"].items():
@@ -275,6 +278,21 @@ def test_unbalanced_missing_outcomes_dropped_row_by_row(unbalanced):
     pd.testing.assert_frame_equal(result.table, expected.table)
     step = result.ledger.to_frame().query("step == 'missing outcome'")
     assert step["rows_affected"].tolist() == [3]
+
+
+def test_unbalanced_unequal_weights_equal_hand_weighted_four_means():
+    nan = np.nan
+    data = tiny({1: (2, [1.0, 4.0]), 2: (2, [2.0, nan]), 3: (2, [nan, 7.5]),
+                 4: (0, [0.5, 1.0]), 5: (0, [1.5, nan]), 6: (0, [nan, 3.0])},
+                periods=(1, 2))
+    data["w"] = data["unit"].map({1: 1.0, 2: 3.0, 3: 2.0, 4: 1.0, 5: 4.0, 6: 0.5})
+    result = att_gt(data, *TINY_ARGS, weightsname="w", allow_unbalanced_panel=True)
+    # Treated: period 2 (4 x 1 + 7.5 x 2) / 3, period 1 (1 x 1 + 2 x 3) / 4;
+    # comparison: period 2 (1 x 1 + 3 x 0.5) / 1.5, period 1 (0.5 + 1.5 x 4) / 5.
+    expected = (19 / 3 - 7 / 4) - (2.5 / 1.5 - 6.5 / 5)
+    assert abs(result.table["att"].iloc[0] - expected) < 1e-12
+    plain = att_gt(data, *TINY_ARGS, allow_unbalanced_panel=True)
+    assert abs(plain.table["att"].iloc[0] - expected) > 0.1
 
 
 def test_unbalanced_panel_units_entering_already_treated():

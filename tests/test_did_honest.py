@@ -29,7 +29,14 @@ import pytest
 from scipy import stats
 from scipy.optimize import linprog
 
-from analysis.did import att_gt, honest_did, pretrend_test, twfe, two_stage
+from analysis.did import (
+    att_gt,
+    honest_did,
+    pretrend_test,
+    sun_abraham,
+    twfe,
+    two_stage,
+)
 from analysis.did._arp import MomentProblem
 from analysis.did._flci import second_difference_map
 from analysis.errors import FewClustersWarning
@@ -64,7 +71,7 @@ def test_cached_event_study_reproduces_published_original_interval():
     result = event_study()
     assert np.abs(result.tidy()["att"] - MEDICAID["betahat"]).max() < 1e-12
     assert np.allclose(result.vcov.to_numpy(), MEDICAID["sigma_k14"], atol=1e-15)
-    estimate, low, high = medicaid(mbar_grid=[0]).original
+    _, low, high = medicaid(mbar_grid=[0]).original
     assert low == pytest.approx(PUBLISHED["original_first_post"]["lb"], abs=5e-4)
     assert high == pytest.approx(PUBLISHED["original_first_post"]["ub"], abs=5e-4)
 
@@ -106,10 +113,10 @@ def test_smoothness_m0_is_linear_extrapolation():
     variances = rng.uniform(0.5, 2.0, size=6)
     t_pre, t_post = np.arange(-4, 0), np.arange(1, 3)
     l_vec = np.array([0.3, 0.7])
-    slope = (t_pre * betahat[:4] / variances[:4]).sum() / (t_pre**2 / variances[:4]).sum()
+    precision = t_pre**2 / variances[:4]
+    slope = (t_pre * betahat[:4] / variances[:4]).sum() / precision.sum()
     centre = l_vec @ betahat[4:] - (l_vec @ t_post) * slope
-    variance = l_vec**2 @ variances[4:] + (l_vec @ t_post) ** 2 / (
-        t_pre**2 / variances[:4]).sum()
+    variance = l_vec**2 @ variances[4:] + (l_vec @ t_post) ** 2 / precision.sum()
     result = honest_did(betahat=betahat, sigma=np.diag(variances), num_pre=4,
                         num_post=2, method="smoothness", m_grid=[0], l_vec=l_vec)
     row = result.table.iloc[0]
@@ -135,10 +142,10 @@ def test_worst_case_bias_formula_matches_linear_programme():
 
 
 def test_relative_magnitude_zero_is_the_original_interval():
-    # One pre and one post period, the pre-trend far from zero: Mbar = 0
+    # One pre and one post period, the pre-trend far below zero: Mbar = 0
     # forces delta_post = 0 and the conditional test of |beta_1 - theta| is
     # a half-normal one, i.e. the usual interval (to one grid step).
-    betahat, sigma = np.array([-1.0, 0.4]), np.diag([0.01, 0.04])
+    betahat, sigma = np.array([-10.0, 0.4]), np.diag([0.01, 0.04])
     result = honest_did(betahat=betahat, sigma=sigma, num_pre=1, num_post=1,
                         mbar_grid=[0.0], rm_method="Conditional")
     step = 40 * 0.2 / 999
@@ -160,6 +167,43 @@ def test_vertex_statistic_equals_linear_programme():
         assert problem.eta(y)[0] == pytest.approx(solved.fun, abs=1e-10)
 
 
+def primal_truncation(y, X, sigma):
+    """ARP's primal formulas (HonestDiD's non-degenerate branch): the binding
+    moments B from the LP dual, then the truncation points of v_B'y."""
+    sd = np.sqrt(np.diag(sigma))
+    k = X.shape[1]
+    solved = linprog(np.r_[1.0, np.zeros(k)], A_ub=-np.column_stack([sd, X]),
+                     b_ub=-y, bounds=[(None, None)] * (k + 1), method="highs")
+    binding = -solved.ineqlin.marginals > 1e-6
+    assert binding.sum() == k + 1
+    select = np.eye(len(y))
+    inverse = np.linalg.inv(np.column_stack([sd[binding], X[binding]]))
+    gamma = (np.column_stack([sd[~binding], X[~binding]]) @ inverse
+             @ select[binding] - select[~binding])
+    v = inverse[0] @ select[binding]
+    rho = gamma @ sigma @ v / (v @ sigma @ v)
+    bound = -(gamma @ y) / rho + v @ y
+    low = bound[rho > 0].max() if (rho > 0).any() else -np.inf
+    high = bound[rho < 0].min() if (rho < 0).any() else np.inf
+    return solved.fun, low, high
+
+
+def test_truncation_equals_arp_primal_formulas():
+    rng = np.random.default_rng(4)
+    X = np.array([[1.0], [-1.0], [0.5], [-2.0], [1.5]])
+    root = rng.normal(size=(5, 5))
+    sigma = root @ root.T + np.eye(5)
+    problem = MomentProblem(X, sigma)
+    for _ in range(10):
+        y = rng.normal(size=5)
+        eta, best = problem.eta(y)
+        gamma = problem.vertices[best]
+        variance = np.array([gamma @ sigma @ gamma])
+        low, high = problem._truncation(y[None], gamma[None], variance)
+        expected = primal_truncation(y, X, sigma)
+        assert np.allclose([eta, low[0], high[0]], expected, atol=1e-9)
+
+
 def test_breakdown_and_tidy():
     result = medicaid(mbar_grid=[0.5, 1, 1.5, 2])
     assert result.breakdown == 1.5
@@ -176,6 +220,7 @@ def test_accepts_event_study_results(mpdta):
             att_gt(mpdta, *ARGS, base_period="universal").aggregate("dynamic"),
             twfe(mpdta, *ARGS, event_study=True),
             two_stage(mpdta, *ARGS, event_study=True),
+            sun_abraham(mpdta, *ARGS),
         ]
     for result in results:
         table = result.tidy().set_index("event_time")
@@ -196,12 +241,11 @@ def test_refuses_results_it_cannot_read(mpdta):
     with pytest.raises(ValueError, match="reference=-1"):
         honest_did(twfe(mpdta, *ARGS, event_study=True, reference=-2))
     with pytest.raises(ValueError, match="without gaps"):
-        honest_did(twfe(mpdta, *ARGS, event_study=True, leads=2, lags=1,
-                        bin_endpoints=False).__class__.__new__(object.__class__)
-                   if False else _gappy(mpdta))
+        honest_did(_gappy(mpdta))
 
 
 def _gappy(mpdta):
+    # An event study whose covariance lacks event time -3.
     result = twfe(mpdta, *ARGS, event_study=True)
     result.vcov = result.vcov.drop(index=-3, columns=-3)
     return result
@@ -213,6 +257,7 @@ def _gappy(mpdta):
     ({"l_vec": [1.0]}, "l_vec has 1"),
     ({"mbar_grid": [-1]}, "mbar_grid"),
     ({"alpha": 0}, "alpha"),
+    ({"grid_points": 1}, "grid_points"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
@@ -244,3 +289,29 @@ def test_dynamic_aggregate_vcov_matches_influence_functions(mpdta):
     wald = beta @ np.linalg.solve(result.vcov.loc[pre, pre].to_numpy(), beta)
     assert test.statistic == pytest.approx(wald, rel=1e-12)
     assert att_gt(mpdta, *ARGS).aggregate("group").vcov is None
+
+
+def test_plot_marks_original_interval_and_breakdown():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.honest import plot_honest
+
+    result = medicaid(mbar_grid=[0.5, 1, 1.5, 2])
+    ax = plot_honest(result)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "Original 95% CI (parallel trends)" in labels
+    assert "Robust 95% CI (C-LF)" in labels
+    assert "Breakdown Mbar = 1.5" in labels
+    breakdown_lines = [line for line in ax.get_lines()
+                       if list(line.get_xdata()) == [1.5, 1.5]]
+    assert len(breakdown_lines) == 1
+    # The robust bars span exactly the table's intervals.
+    bars = ax.containers[1].lines[2][0].get_segments()
+    assert np.allclose([segment[:, 1] for segment in bars],
+                       result.table[["lb", "ub"]].to_numpy())
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="honest_did"):
+        plot_honest(object())

@@ -105,6 +105,15 @@ def dr_rc(y, post, treated, covariates, weights):
     influence function adds the estimation effects of the four regressions
     and of the logit. Comparison rows with :math:`\\hat p \\ge 0.995` get no
     weight, as in R.
+
+    As in R ``DRDID`` (and moderndid), the estimation effects of the
+    pre-period comparison regression on the treated and comparison terms
+    are added with the sign of the post-period ones (csdid subtracts them).
+    The two conventions differ by :math:`2 L_{0,0}(\\bar X^{D=1}_0 -
+    \\bar X^{\\omega}_0)`, which vanishes when the propensity score balances
+    the covariates; only standard errors are affected. With the other sign,
+    on a balanced panel with time-invariant covariates, the influence
+    function equals ``drdid_panel``'s (tests/test_did_edge_cases.py).
     """
     weights = weights / weights.mean()
     before = 1 - post

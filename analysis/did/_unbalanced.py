@@ -324,7 +324,18 @@ def _design_rows(frame, xformla):
 def estimate_cells_rows(arrays: RowArrays, control_group, est_method, anticipation,
                         base_period):
     """Loop over (g, t) with the RC estimators; return the cell table and the
-    ``n_units x K`` influence matrix (row influence summed within units)."""
+    ``n_units x K`` influence matrix.
+
+    Notes
+    -----
+    Cell (g, t) with base period b uses every row observed in t or b whose
+    unit is in cohort g or in the comparison group (never treated, or first
+    treated after ``max(t, b) + anticipation`` for not-yet-treated). With
+    ``n_rows`` such rows and ``n`` units in all, unit i's influence value is
+    ``(n / n_rows)`` times the sum of its rows' 2x2 influence values (R did's
+    ``n / n1`` and ``aggregate(..., sum)`` by id), so ``analytic_se`` gives
+    errors clustered by unit. ``n_treated`` and ``n_control`` count units.
+    """
     periods, n_units = arrays.periods, arrays.n_units
     rows_by_period = [np.flatnonzero(arrays.row_period == index)
                       for index in range(len(periods))]
@@ -343,7 +354,8 @@ def estimate_cells_rows(arrays: RowArrays, control_group, est_method, anticipati
                   "post": bool(post)}
         records.append(record)
         if base == current:
-            record.update(att=0.0, n_treated=0, n_control=0)
+            record.update(att=0.0, n_treated=int(np.sum(arrays.group == cohort)),
+                          n_control=0)
             continue
 
         rows = np.concatenate([rows_by_period[current], rows_by_period[base]])

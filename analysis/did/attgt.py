@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.did import _drdid, _unbalanced
 from analysis.did._validate import (
@@ -398,20 +399,30 @@ class _ClosedFormProduct:
                             for i in (3, 4))
         self.current, self.base = (np.array([term[i] for term in terms],
                                             dtype=np.int64) for i in (5, 6))
-        self.columns = columns
         self.edges = np.unique(np.r_[start, stop, 0, len(self.weights)])
         self.first = np.searchsorted(self.edges, start)
         self.last = np.searchsorted(self.edges, stop)
         # Centring shifts a slice's mean change by the change in period means.
         self.offset = mean - (period_mean[self.current] - period_mean[self.base])
-        self.run_starts = np.flatnonzero(np.r_[True, np.diff(columns) != 0])
+        stride = self.centred.shape[1] + 1
+        first, last = self.first * stride, self.last * stride
+        total = self.centred.shape[1]
+        entries = np.concatenate([last + self.current, first + self.current,
+                                  last + self.base, first + self.base,
+                                  last + total, first + total])
+        signs = np.array([1.0, -1.0, -1.0, 1.0, -1.0, 1.0])
+        values = np.concatenate([
+            sign * self.scale * (self.offset if index >= 4 else 1.0)
+            for index, sign in enumerate(signs)])
+        self.combination = sparse.csr_matrix(
+            (values, (np.tile(columns, 6), entries)),
+            shape=(n_columns, len(self.edges) * stride))
         self.unit_weights = bool(np.all(self.weights == 1))
-        # Work a draw: n T multiply-adds in BLAS and some 100 element-wise
-        # operations a term here, against the nonzeros of the influence
-        # functions for the dense product (measured break-even near n = 4,000
-        # with 20 periods and 8 cohorts).
+        # Work a draw: n T multiply-adds plus six a term here, against the
+        # nonzeros of the influence functions for the (block-)dense product;
+        # about even at 1,500 units, 20 periods and 8 cohorts.
         self.worthwhile = len(terms) > 0 and (
-            arrays.outcome.size + 100 * len(terms) < 0.5 * np.sum(stop - start))
+            arrays.outcome.size + 10 * len(terms) < 0.5 * np.sum(stop - start))
 
     def __call__(self, multipliers: np.ndarray) -> np.ndarray:
         weighted = multipliers if self.unit_weights else multipliers * self.weights
@@ -426,16 +437,6 @@ class _ClosedFormProduct:
                 cumulative[block, :n_periods] + self.centred[rows].T @ weighted[:, rows].T)
             cumulative[block + 1, n_periods] = (cumulative[block, n_periods]
                                                 + weighted[:, rows].sum(axis=1))
-        flat = cumulative.reshape(-1, n_draws)
-        stride = n_periods + 1
-        first, last = self.first * stride, self.last * stride
-        change = (flat[last + self.current] - flat[first + self.current]
-                  - flat[last + self.base] + flat[first + self.base])
-        total = flat[last + n_periods] - flat[first + n_periods]
-        change -= self.offset[:, None] * total
-        change *= self.scale[:, None]
-        draws = np.zeros((n_draws, self.n_columns))
-        # Terms come column by column: sum each column's run of terms.
-        draws[:, self.columns[self.run_starts]] = np.add.reduceat(
-            change, self.run_starts, axis=0).T
-        return draws
+        # Each term combines six entries of ``cumulative``; the sparse
+        # ``combination`` (cells x entries) applies all of them at once.
+        return (self.combination @ cumulative.reshape(-1, n_draws)).T

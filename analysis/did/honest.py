@@ -69,7 +69,7 @@ class HonestResult:
     def tidy(self) -> pd.DataFrame:
         """The original interval (``method="Original"``, no M) and the
         robust ones, columns (M or Mbar, lb, ub, method)."""
-        estimate, low, high = self.original
+        _, low, high = self.original
         first = pd.DataFrame({self.parameter: [np.nan], "lb": [low], "ub": [high],
                               "method": ["Original"]})
         robust = self.table[[self.parameter, "lb", "ub", "method"]]
@@ -84,8 +84,8 @@ class HonestResult:
             f"Sensitivity analysis (Rambachan-Roth): {self.label}",
             f"  target            l'tau_post, l = ({weights})",
             f"  periods           {self.num_pre} pre, {self.num_post} post",
-            f"  estimate          {estimate:.5f}, original {1 - self.alpha:.0%} CI "
-            f"[{low:.5f}, {high:.5f}]",
+            (f"  estimate          {estimate:.5f}, original {1 - self.alpha:.0%} "
+             f"CI [{low:.5f}, {high:.5f}]"),
             f"  breakdown {self.parameter:<7} {breakdown}",
         ]
         if self.source:
@@ -192,6 +192,9 @@ def honest_did(
     check_choice("rm_method", rm_method, RM_METHODS)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must lie strictly between 0 and 1.")
+    if int(grid_points) != grid_points or grid_points < 2:
+        raise ValueError(f"grid_points={grid_points} must be an integer >= 2 "
+                         "(HonestDiD uses 1000).")
     betahat, sigma, num_pre, num_post, source = _inputs(
         result, betahat, sigma, num_pre, num_post)
     l_vec = _target(l_vec, num_post)
@@ -353,6 +356,7 @@ def _basis_with_first_row(l_vec):
 
 def _relative_magnitude_interval(betahat, sigma, num_pre, num_post, l_vec, mbar,
                                  alpha, rm_method, thetas, seed):
+    """Hull of the thetas that some piece of Delta^RM(mbar) accepts."""
     kappa = alpha / 10
     gamma_inverse = np.linalg.inv(_basis_with_first_row(l_vec))
     accepted = np.zeros(len(thetas), dtype=bool)
@@ -368,6 +372,7 @@ def _relative_magnitude_interval(betahat, sigma, num_pre, num_post, l_vec, mbar,
             lf_cv = (problem.least_favourable_cv(kappa, seed=seed)
                      if rm_method == "C-LF" else None)
 
+            # Row i holds the moments when theta = thetas[i].
             shifted = y[None, :] - thetas[:, None] * moved[None, :, 0]
             accepted |= ~problem.rejects(shifted, alpha, lf_cv=lf_cv,
                                          kappa=kappa if lf_cv is not None else 0.0)

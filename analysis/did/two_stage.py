@@ -85,12 +85,12 @@ class TwoStageResult:
     def _header_items(self) -> list[tuple[str, str]]:
         design = self.design
         items = [
-            ("stage 1", f"{design['idname']} + {design['tname']} fixed effects on "
-                        f"{self.n_untreated:,} untreated rows"),
+            ("stage 1", (f"{design['idname']} + {design['tname']} fixed effects "
+                         f"on {self.n_untreated:,} untreated rows")),
             ("stage 2", design["stage_two"]),
             ("clusters", f"{self.n_clusters} ({design['cluster']})"),
-            ("inference", "GMM sandwich with the stage-1 correction, no "
-                          "small-sample factor (did2s)"),
+            ("inference", ("GMM sandwich with the stage-1 correction, no "
+                           "small-sample factor (did2s)")),
             ("observations", f"{self.n_obs:,}"),
             ("units", f"{self.n_units:,}"),
             ("periods", f"{self.n_periods}"),
@@ -301,7 +301,7 @@ def _drop_unimputable(panel, idname, tname):
                       "every unit treated (no untreated row to estimate the "
                       "period effect)")
             panel.ledger.drop(panel.frame, lacking, f"stage 1 {level} effect",
-                              reason, id_columns=[idname, tname], stacklevel=4)
+                              reason, id_columns=[idname, tname], stacklevel=3)
             panel = subset_panel(panel, ~lacking.to_numpy())
     return panel
 

@@ -14,7 +14,10 @@ a time-varying covariate ``z = lpop + 0.2 sin(countyreal * year)``.
   allow_unbalanced_panel=True).fit(est_method, bstrap=False)`` and
   ``aggte(kind, bstrap=False)``: ATT(g, t), analytic standard errors and
   overall aggregates for dr, ipw and reg, never and not-yet treated, with no
-  covariates and with ``~ z``.
+  covariates and with ``~ z`` (varying base period); and for dr without
+  covariates with a universal base period and anticipation 0 and 1; and
+  the same rows as repeated cross sections (``panel=False``, each row its
+  own unit) for dr, ipw and reg without and with ``~ z``.
 * ``moderndid_2x2``: moderndid 0.2.0's ports of R DRDID ``drdid_rc``,
   ``std_ipw_did_rc`` and ``reg_did_rc`` on one repeated cross-section 2x2
   (cohort 2004 against never treated, 2003 and 2004 rows of the unbalanced
@@ -45,42 +48,57 @@ def unbalanced_mpdta():
     return kept, pairs
 
 
+DESIGNS = [
+    {"xformla": covariate, "est_method": est_method, "control_group": control_group,
+     "base_period": "varying", "anticipation": 0, "panel": True}
+    for covariate in (None, "z") for est_method in ("dr", "ipw", "reg")
+    for control_group in ("nevertreated", "notyettreated")
+] + [
+    {"xformla": None, "est_method": "dr", "control_group": control_group,
+     "base_period": "universal", "anticipation": anticipation, "panel": True}
+    for anticipation in (0, 1) for control_group in ("nevertreated", "notyettreated")
+] + [
+    {"xformla": covariate, "est_method": est_method, "control_group": "nevertreated",
+     "base_period": "varying", "anticipation": 0, "panel": False}
+    for covariate in (None, "z") for est_method in ("dr", "ipw", "reg")
+]
+
+
 def csdid_results(data):
     from csdid.att_gt import ATTgt
 
-    data = data.rename(columns={"first.treat": "g"})
+    # csdid wants a unique id with panel=False (and reserves "rowid").
+    data = data.rename(columns={"first.treat": "g"}).assign(obs=np.arange(len(data)))
     out = []
-    for covariate in (None, "z"):
-        for est_method in ("dr", "ipw", "reg"):
-            for control_group in ("nevertreated", "notyettreated"):
-                with warnings.catch_warnings(), \
-                        contextlib.redirect_stdout(io.StringIO()):
-                    warnings.simplefilter("ignore")
-                    fitted = ATTgt(
-                        yname="lemp", tname="year", idname="countyreal", gname="g",
-                        data=data, control_group=control_group,
-                        xformla=None if covariate is None else f"lemp ~ {covariate}",
-                        allow_unbalanced_panel=True,
-                    ).fit(est_method=est_method, bstrap=False)
-                    cells = fitted.results
-                    aggregates = {}
-                    for kind in ("simple", "group", "dynamic"):
-                        fitted.aggte(kind, bstrap=False)
-                        aggregates[kind] = {
-                            "att": float(fitted.atte["overall_att"]),
-                            "se": float(fitted.atte["overall_se"]),
-                        }
-                out.append({
-                    "xformla": None if covariate is None else f"~ {covariate}",
-                    "est_method": est_method, "control_group": control_group,
-                    "attgt": [
-                        {"group": int(g), "time": int(t), "att": float(a),
-                         "se": float(s)}
-                        for g, t, a, s in zip(cells["group"], cells["year"],
-                                              cells["att"], cells["se"])
-                    ],
-                    "aggregate": aggregates,
-                })
+    for design in DESIGNS:
+        covariate = design["xformla"]
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            fitted = ATTgt(
+                yname="lemp", tname="year", gname="g", data=data,
+                idname="countyreal" if design["panel"] else "obs",
+                control_group=design["control_group"],
+                xformla=None if covariate is None else f"lemp ~ {covariate}",
+                anticipation=design["anticipation"], panel=design["panel"],
+                allow_unbalanced_panel=design["panel"],
+            ).fit(est_method=design["est_method"],
+                  base_period=design["base_period"], bstrap=False)
+            cells = fitted.results
+            aggregates = {}
+            for kind in ("simple", "group", "dynamic"):
+                fitted.aggte(kind, bstrap=False)
+                aggregates[kind] = {"att": float(fitted.atte["overall_att"]),
+                                    "se": float(fitted.atte["overall_se"])}
+        out.append({
+            **design,
+            "xformla": None if covariate is None else f"~ {covariate}",
+            "attgt": [
+                {"group": int(g), "time": int(t), "att": float(a), "se": float(s)}
+                for g, t, a, s in zip(cells["group"], cells["year"], cells["att"],
+                                      cells["se"])
+            ],
+            "aggregate": aggregates,
+        })
     return out
 
 
