@@ -136,7 +136,7 @@ def multiplier_bootstrap(
                               n_clusters)
     else:
         summed = influence
-    finite = np.isfinite(summed).all(axis=0)
+    finite = _finite_columns(summed)
     if product is None and not finite.all():
         summed = np.where(finite, summed, 0.0)
     blocks = None if product is not None else _nonzero_blocks(summed)
@@ -171,6 +171,16 @@ def multiplier_bootstrap(
     critical = _sup_t_critical_value(draws, sigma, alpha)
     draws[:, ~usable] = np.nan
     return BootstrapResult(draws=draws, se=se, critical_value=critical)
+
+
+def _finite_columns(matrix: np.ndarray) -> np.ndarray:
+    """Columns without NaN or inf; a column sum screens them without an
+    n x K temporary (a finite column whose sum overflows is checked whole)."""
+    finite = np.isfinite(matrix.sum(axis=0))
+    suspect = np.flatnonzero(~finite)
+    if len(suspect):
+        finite[suspect] = np.isfinite(matrix[:, suspect]).all(axis=0)
+    return finite
 
 
 def _nonzero_blocks(summed: np.ndarray, max_blocks: int = 512):
