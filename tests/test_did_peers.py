@@ -2,9 +2,10 @@
 
 Peers (test-only dependencies; each test skips when its peer is missing):
 ``csdid`` and ``moderndid`` (ports of R ``did``), ``diff-diff``
-(``CallawaySantAnna``) and ``pyfixest`` (``feols``, for the TWFE
-regressions). Data are small seeded staggered panels: three cohorts, a
-never-treated group and an optional time-invariant covariate.
+(``CallawaySantAnna``), ``differences`` (``ATTgt``) and ``pyfixest``
+(``feols``, for the TWFE regressions). Data are small seeded staggered
+panels: three cohorts, a never-treated group and an optional time-invariant
+covariate.
 
 Tolerances: point estimates 1e-10, analytic standard errors 1e-8. A known
 definitional difference is transformed exactly or recorded as an xfail with
@@ -288,6 +289,77 @@ def test_diff_diff_dr_is_horvitz_thompson(panel, control_group):
     np.testing.assert_allclose(merged["att"], expected, rtol=0, atol=ESTIMATE_TOL)
     ours_att = merged[["group", "time"]].merge(mine, on=["group", "time"])["att"]
     assert np.abs(merged["att"] - ours_att).max() > 1e-6
+
+
+# --- differences (ATTgt) --------------------------------------------------------
+
+
+def _converged_pscore_mle(treated, exog, weights, _freq_weights_flag=False):
+    """differences' ``pscore_mle`` with the logit iterated to convergence.
+
+    differences stops statsmodels' IRLS at its default ``tol=1e-8`` (relative
+    change in deviance), which leaves the logit coefficients, and so the
+    covariance it plugs into the IPW and DR influence functions, off by up
+    to ~1e-8: standard errors then differ in the eighth decimal. That is a
+    stopping rule, not a definition; at convergence the two agree.
+    """
+    import statsmodels.api as sm
+
+    option = "freq_weights" if _freq_weights_flag else "var_weights"
+    fitted = sm.GLM(treated, exog, family=sm.families.Binomial(),
+                    **{option: weights}).fit(tol=1e-15, maxiter=200)
+    probability = fitted.predict()
+    return np.where(probability > 1 - 1e-16, 1, probability), fitted.cov_params()
+
+
+def differences_estimates(panel, control_group, est_method, covariate):
+    differences = pytest.importorskip("differences")
+    from differences.models.did import did_cal
+    frame = panel.assign(g=panel["g"].where(panel["g"] > 0))  # NaN: never treated
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as patch:
+        warnings.simplefilter("ignore")
+        patch.setattr(did_cal, "pscore_mle", _converged_pscore_mle)
+        model = differences.ATTgt(data=frame.set_index(["unit", "year"]),
+                                  cohort_column="g")
+        model.fit(formula="y ~ x" if covariate else "y",
+                  control_group={"nevertreated": "never_treated",
+                                 "notyettreated": "not_yet_treated"}[control_group],
+                  est_method={"ipw": "std_ipw"}.get(est_method, est_method),
+                  progress_bar=False)
+        table = model.results().droplevel([0, 1], axis=1).reset_index()
+        cells = pd.DataFrame({"group": table["cohort"].astype("int64"),
+                              "time": table["time"].astype("int64"),
+                              "att": table["ATT"], "se": table["std_error"]})
+        aggregates = {}
+        for kind, name in (("simple", "simple"), ("group", "cohort"),
+                           ("dynamic", "event")):
+            out = model.aggregate(name).droplevel([0, 1], axis=1)
+            if kind == "simple":
+                aggregates[kind] = (out["ATT"].iloc[0], out["std_error"].iloc[0],
+                                    None)
+            else:
+                aggregates[kind] = (np.nan, np.nan, pd.DataFrame({
+                    "label": out.index.to_numpy().astype("int64"),
+                    "att": out["ATT"].to_numpy(), "se": out["std_error"].to_numpy()}))
+    return cells, aggregates
+
+
+@pytest.mark.parametrize(("control_group", "est_method", "covariate"), DESIGNS,
+                         ids=DESIGN_IDS)
+def test_differences(panel, control_group, est_method, covariate):
+    cells, aggregates = differences_estimates(panel, control_group, est_method,
+                                              covariate)
+    mine = ours(panel, control_group, est_method, covariate)
+    assert_cells_match(mine[0], cells)
+    assert_aggregates_match(mine[1], aggregates, kinds=("simple",))
+    for kind in ("group", "dynamic"):
+        _, _, table = mine[1][kind]
+        merged = table.merge(aggregates[kind][2], on="label", suffixes=("", "_peer"))
+        assert len(merged) == len(table)
+        np.testing.assert_allclose(merged["att"], merged["att_peer"], rtol=0,
+                                   atol=ESTIMATE_TOL)
+        np.testing.assert_allclose(merged["se"], merged["se_peer"], rtol=0,
+                                   atol=SE_TOL)
 
 
 # --- bootstrap standard errors -------------------------------------------------

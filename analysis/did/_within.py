@@ -196,8 +196,8 @@ def fit_within(
     regressors only (fixest ``ssc(fixef.K = "none")``, pyfixest's default,
     linearmodels ``auto_df=False, count_effects=False``); ``"fixest"`` adds
     the fixed effects that are not nested in the clusters (fixest's default
-    ``fixef.K = "nested"`` and reghdfe's: with unit clusters the T - 1 period
-    effects are counted); ``"absorbed"`` counts all N_units + T - 1 absorbed
+    ``fixef.K = "nested"``: with unit clusters all T period effects are
+    counted); ``"absorbed"`` counts all N_units + T - 1 absorbed
     effects as a dummy-variable regression would (fixest
     ``fixef.K = "full"``, linearmodels ``PanelOLS`` default).
     """
@@ -290,21 +290,38 @@ def _collinear_columns(xtwx, x_tilde, regressors) -> list[int]:
 
 
 def _counted_effects(panel: PanelArrays, small_sample: str) -> int:
-    # Unit and period effects together have N_units + T - 1 free parameters
-    # (one normalisation); an effect is nested in the clusters when each of
-    # its levels lies in a single cluster, and "fixest" then drops it from K.
-    n_units = int(panel.unit_code.max() + 1)
-    n_periods = int(panel.time_code.max() + 1)
+    return counted_fixed_effects(
+        panel.unit_code, panel.time_code, panel.cluster_code, small_sample
+    )
+
+
+def counted_fixed_effects(
+    unit_code: np.ndarray,
+    time_code: np.ndarray,
+    cluster_code: np.ndarray,
+    small_sample: str,
+) -> int:
+    """Number of absorbed unit and period effects that enter K.
+
+    Unit and period effects together have N_units + T - 1 free parameters
+    (one normalisation). An effect is nested in the clusters when each of its
+    levels lies in a single cluster; ``"fixest"`` then drops all of its
+    levels from K, normalisation included, so with unit effects nested in
+    unit (or state) clusters K counts all T period effects. That is R
+    fixest's default (``ssc(fixef.K = "nested")``): it reproduces the
+    covariance behind HonestDiD's published Medicaid example
+    (tests/test_did_honest.py).
+    """
+    n_units = int(unit_code.max() + 1)
+    n_periods = int(time_code.max() + 1)
     if small_sample == "regressors":
         return 0
     if small_sample == "absorbed":
         return n_units + n_periods - 1
-    counted = 0
-    if not _nested(panel.unit_code, panel.cluster_code):
-        counted += n_units
-    if not _nested(panel.time_code, panel.cluster_code):
-        counted += n_periods
-    return max(counted - 1, 0)
+    unit_counted = not _nested(unit_code, cluster_code)
+    time_counted = not _nested(time_code, cluster_code)
+    counted = n_units * unit_counted + n_periods * time_counted
+    return counted - 1 if unit_counted and time_counted else counted
 
 
 def _nested(effect_code: np.ndarray, cluster_code: np.ndarray) -> bool:

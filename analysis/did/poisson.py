@@ -19,7 +19,11 @@ import pandas as pd
 from analysis.did._poisson import fit_poisson_fe
 from analysis.did._poisson_results import PoissonETWFEResult
 from analysis.did._validate import check_choice
-from analysis.did._within import SMALL_SAMPLE_CONVENTIONS, _nested, prepare_panel
+from analysis.did._within import (
+    SMALL_SAMPLE_CONVENTIONS,
+    counted_fixed_effects,
+    prepare_panel,
+)
 from analysis.did.bootstrap import warn_few_clusters
 from analysis.errors import CellEstimationWarning
 
@@ -346,21 +350,13 @@ def _design(frame, periods, cells, row_cell, tname):
 
 
 def _k_counted(small_sample, k, group_code, time, cluster_code) -> int:
-    # X holds T - 1 period dummies; fixest treats them as a fixed effect.
+    # X holds T - 1 period dummies; fixest treats them as a fixed effect, so
+    # they are swapped for the fixed-effect count of the chosen convention.
     n_periods = len(np.unique(time))
-    n_groups = int(group_code.max()) + 1
-    if small_sample == "regressors":
-        return k - (n_periods - 1)
-    if small_sample == "absorbed":
-        return k + n_groups
     time_code = pd.factorize(time, sort=True)[0]
-    counted = k - (n_periods - 1)
-    effects = 0
-    if not _nested(group_code, cluster_code):
-        effects += n_groups
-    if not _nested(time_code, cluster_code):
-        effects += n_periods
-    return counted + max(effects - 1, 0)
+    effects = counted_fixed_effects(group_code, time_code, cluster_code,
+                                    small_sample)
+    return k - (n_periods - 1) + effects
 
 
 def _with_dropped_cells(table, dropped, periods) -> pd.DataFrame:

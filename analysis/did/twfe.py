@@ -200,8 +200,9 @@ def twfe(
 
     The covariance is CR1, :math:`\\frac{G}{G-1}\\frac{N-1}{N-K}` times the
     sandwich. ``"fixest"``: K = regressors + fixed effects not nested in the
-    clusters (fixest's default ``ssc(fixef.K = "nested")`` and reghdfe; with
-    unit clusters, K = k + T - 1). ``"absorbed"``: K = k + N_units + T - 1,
+    clusters (fixest's default ``ssc(fixef.K = "nested")``, pyfixest's
+    ``k_fixef="nonnested"``; with unit clusters the nested unit effects leave
+    with their normalisation, so K = k + T). ``"absorbed"``: K = k + N_units + T - 1,
     the dummy-variable count (fixest ``fixef.K = "full"``; linearmodels
     ``PanelOLS(..., entity_effects=True, time_effects=True).fit(cov_type=
     "clustered", cluster_entity=True, group_debias=True)``). ``"regressors"``:

@@ -13,13 +13,13 @@ Run from the repository root:
 As in the README, the 2015 cohort is dropped, D = 1 for states expanding in
 2014, and dins is regressed on year x D dummies (2013 omitted) with state
 and year fixed effects, clustered by state with fixest's default
-small-sample factor. Our ``small_sample="fixest"`` counts K = 7 + 7 (the
-period effects less one); the README's numbers are reproduced only with
-K = 15, (N - 1)/(N - K) larger by 330/329: with that factor the C-LF bounds
-that the least-favourable simulation does not move land on HonestDiD's theta
-grid to within the printed digits (e.g. -0.000916 and 0.0720), without it
-they are a fraction of a grid step off. ``sigma`` is therefore our
-covariance times 330/329; ``sigma_k14`` keeps ours. The published bounds
+small-sample factor. fixest counts K = 7 + 8 here (every year effect: the
+state effects, nested in the clusters, leave K with their normalisation), and
+so does our ``small_sample="fixest"``. With K = 14 the C-LF bounds that the
+least-favourable simulation does not move fall a fraction of a grid step off
+HonestDiD's theta grid; with K = 15 they land on it to the printed digits
+(e.g. -0.000916 and 0.0720). This is how the convention was pinned down; the
+published bounds
 below are copied from the R HonestDiD README (asheshrambachan/HonestDiD,
 README.md, printed to 3 significant digits) and, for l_vec = (0.5, 0.5),
 from the Stata honestdid README (mcaceresb/stata-honestdid, README.md,
@@ -78,12 +78,9 @@ def event_study():
 
 def main():
     result = event_study()
-    n_obs, k_counted = result.n_obs, 14
-    factor = (n_obs - k_counted) / (n_obs - k_counted - 1)
     cases = {
         "betahat": result.tidy()["att"].tolist(),
-        "sigma": (result.vcov.to_numpy() * factor).tolist(),
-        "sigma_k14": result.vcov.to_numpy().tolist(),
+        "sigma": result.vcov.to_numpy().tolist(),
         "event_times": result.vcov.index.tolist(),
         "num_pre": 5,
         "num_post": 2,
