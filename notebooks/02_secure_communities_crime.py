@@ -61,8 +61,10 @@ def show_plan(evaluation):
 # ## Overall effects
 #
 # One row per outcome and estimator. `att` is the change in log crime rate
-# after activation; `pretrend_p` is the joint Wald test that all TWFE
-# pre-period coefficients are zero.
+# after activation; `pretrend_p` is the joint Wald test that all pre-period
+# estimates are zero (TWFE: coefficients relative to event time -1;
+# Callaway-Sant'Anna: the pre-period event-time averages, each against the
+# year before it).
 
 # %%
 summaries = {e: load_result(e, "summary") for e in EVALUATIONS}
@@ -192,9 +194,10 @@ table = pd.concat([s.tidy().assign(evaluation=e) for e, s in summaries.items()])
 tested = table.dropna(subset=["pretrend_p"])
 rejected = tested[tested["pretrend_p"] < 0.05]
 lines = [
-    f"The TWFE joint pre-trend test was run for {len(tested)} outcome(s); "
+    f"The joint pre-trend test was run for {len(tested)} estimate(s); "
     f"it rejects at the 5% level for {len(rejected)}"
-    + (": " + ", ".join(f"{r.evaluation} / {r.outcome} (p = {r.pretrend_p:.3f})"
+    + (": " + ", ".join(f"{r.evaluation} / {r.outcome} / {r.estimator} "
+                        f"(p = {r.pretrend_p:.3f})"
                         for r in rejected.itertuples()) if len(rejected) else "")
     + ". A test that does not reject is weak evidence of parallel trends when "
     "its power is low (see the intervals of the pre-period estimates)."

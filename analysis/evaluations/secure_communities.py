@@ -161,5 +161,6 @@ def estimate(sample: pd.DataFrame, design: SCDesign, outcome: str) -> dict:
         "twfe_static": twfe(sample, **common, clustervars="unit", alpha=design.alpha),
     }
     results["twfe_pretrend"] = pretrend_test(results["twfe_es"])
+    results["cs_pretrend"] = pretrend_test(results["cs_dynamic"])
     results["bacon"] = bacon(sample, **common)
     return results
