@@ -215,7 +215,7 @@ def run_in_subprocess(spec: dict) -> dict:
         done = subprocess.run(command, capture_output=True, text=True, env=env,
                               timeout=TIMEOUT + 30)
     except subprocess.TimeoutExpired:
-        return {"error": f"timeout (> {TIMEOUT:.0f} s)"}
+        return {"error": f"timeout (stopped at {TIMEOUT + 30:.0f} s)"}
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         return {"error": last[:120]}
@@ -272,12 +272,13 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from importlib import metadata
+
     versions = []
-    for name in ("pandas", "diff_diff", "csdid", "moderndid", "pyfixest",
+    for name in ("pandas", "scipy", "diff-diff", "csdid", "moderndid", "pyfixest",
                  "linearmodels"):
-        with contextlib.suppress(Exception):
-            module = __import__(name)
-            versions.append(f"{name} {getattr(module, '__version__', '?')}")
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions.append(f"{name} {metadata.version(name)}")
     return (f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB; Python "
             f"{platform.python_version()}, numpy {numpy.__version__}; "
             + ", ".join(versions))
@@ -291,9 +292,15 @@ def main() -> None:
     parser.add_argument("--write", action="store_true",
                         help="write the table to benchmarks/README.md")
     parser.add_argument("--runners", help="comma-separated packages to run")
+    parser.add_argument("--table-only", action="store_true",
+                        help="rewrite the README table from benchmarks/results.json")
     args = parser.parse_args()
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
+        return
+    if args.table_only:
+        saved = json.loads((HERE / "results.json").read_text())
+        write_readme(saved["machine"], format_table(saved["results"]))
         return
 
     panels = range(3) if args.quick else range(len(PANELS))
@@ -314,15 +321,20 @@ def main() -> None:
     (HERE / "results.json").write_text(json.dumps(
         {"machine": machine(), "results": results}, indent=1))
     if args.write:
-        readme = HERE / "README.md"
-        text = readme.read_text() if readme.exists() else ""
-        begin, end = "<!-- results begin -->", "<!-- results end -->"
-        block = f"{begin}\n\nMachine: {machine()}\n\n{table}\n\n{end}"
-        if begin in text:
-            text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-        else:
-            text += "\n" + block + "\n"
-        readme.write_text(text)
+        write_readme(machine(), table)
+
+
+def write_readme(description: str, table: str) -> None:
+    """Replace the block between the results markers of benchmarks/README.md."""
+    readme = HERE / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    begin, end = "<!-- results begin -->", "<!-- results end -->"
+    block = f"{begin}\n\nMachine: {description}\n\n{table}\n\n{end}"
+    if begin in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text += "\n" + block + "\n"
+    readme.write_text(text)
 
 
 if __name__ == "__main__":
