@@ -410,17 +410,7 @@ def feols(formula, frame, k_fixef):
 TWFE_CONVENTIONS = [
     ("regressors", "none"),
     ("absorbed", "full"),
-    pytest.param(
-        "fixest", "nonnested",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="pyfixest's k_fixef='nonnested' adds back one parameter for "
-            "the unit effects nested in the unit clusters (K = k + T), R fixest's "
-            "'nested' and ours count none (K = k + T - 1); "
-            "test_twfe_fixest_convention_differs_by_one_parameter checks the "
-            "exact factor",
-        ),
-    ),
+    ("fixest", "nonnested"),
 ]
 
 
@@ -445,15 +435,6 @@ def test_twfe_matches_pyfixest(event_study, small_sample, k_fixef):
                                atol=ESTIMATE_TOL)
     np.testing.assert_allclose(mine["se"], theirs.se().to_numpy(), rtol=0,
                                atol=SE_TOL)
-
-
-def test_twfe_fixest_convention_differs_by_one_parameter():
-    frame = twfe_panel()
-    mine = twfe(frame, "y", "year", "unit", "g").tidy()
-    theirs = feols("y ~ treated_post | unit + year", frame, "nonnested")
-    n_obs, k_ours = len(frame), 1 + frame["year"].nunique() - 1
-    factor = np.sqrt((n_obs - k_ours) / (n_obs - k_ours - 1))
-    assert abs(mine["se"].iloc[0] * factor - theirs.se().iloc[0]) < SE_TOL
 
 
 # --- fast bootstrap products against the dense product -------------------------

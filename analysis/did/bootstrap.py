@@ -141,16 +141,21 @@ def multiplier_bootstrap(
         summed = np.where(finite, summed, 0.0)
     blocks = None if product is not None else _nonzero_blocks(summed)
 
-    width = n if product is not None else n_clusters
-    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(width, 1)))
+    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n_clusters, 1)))
     draws = np.zeros((n_boot, summed.shape[1]))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         multipliers = draw_weights(rng, (stop - start, n_clusters), weights)
         if product is not None:
-            if n_clusters != n:
-                multipliers = multipliers[:, cluster]
-            draws[start:stop] = product(multipliers)
+            if n_clusters == n:
+                draws[start:stop] = product(multipliers)
+                continue
+            # Expand cluster multipliers to units a few draws at a time.
+            step = max(1, _CHUNK_CELLS // n)
+            for first in range(0, stop - start, step):
+                rows = slice(first, min(stop - start, first + step))
+                draws[start + rows.start:start + rows.stop] = product(
+                    multipliers[rows][:, cluster])
             continue
         if blocks is None:
             draws[start:stop] = multipliers @ summed

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.did._display import CoefficientDisplay
 from analysis.did._within import (
     FitResult,
     PanelArrays,
@@ -25,7 +26,7 @@ from analysis.did._within import (
 __all__ = ["TWFEResult", "twfe"]
 
 
-class TWFEResult:
+class TWFEResult(CoefficientDisplay):
     """Estimates of a regression-based (static or event-study) DiD.
 
     Attributes
@@ -94,15 +95,6 @@ class TWFEResult:
         table["p_value"] = 2 * stats.t.sf(np.abs(t_stat), self.df_inference)
         return table.reset_index(drop=True)
 
-    def summary(self) -> str:
-        """The design header followed by the coefficient table, as text."""
-        lines = [f"{self.design['estimator']}: {self.design['yname']}"]
-        lines += [f"  {key:<22}{value}" for key, value in self._header_items()]
-        table = self.tidy()
-        shown = ["term", "att", "se", "ci_lower", "ci_upper", "p_value"]
-        lines.append(table[shown].to_string(index=False, float_format="%.5f"))
-        return "\n".join(lines)
-
     def _header_items(self) -> list[tuple[str, str]]:
         design = self.design
         items = [
@@ -120,18 +112,6 @@ class TWFEResult:
             items.append(("weights", design["weightsname"]))
         items.append(("intervals", f"{1 - self.alpha:.0%} {self.band}, t(G-1)"))
         return items
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        header = "".join(
-            f"<tr><th style='text-align:left'>{key}</th><td>{value}</td></tr>"
-            for key, value in self._header_items()
-        )
-        title = f"<b>{self.design['estimator']}</b>: {self.design['yname']}"
-        table = self.tidy().to_html(index=False, float_format="%.5f")
-        return f"<div>{title}<table>{header}</table>{table}</div>"
 
 
 def twfe(

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import sparse, stats
 from scipy.sparse.linalg import MatrixRankWarning, splu
 
+from analysis.did._display import CoefficientDisplay
 from analysis.did._within import prepare_panel, subset_panel
 from analysis.did.bootstrap import warn_few_clusters
 
@@ -25,7 +26,7 @@ __all__ = ["TwoStageResult", "two_stage"]
 DEFAULT_REFERENCE = -1
 
 
-class TwoStageResult:
+class TwoStageResult(CoefficientDisplay):
     """Estimates of :func:`two_stage`, static or event study.
 
     Attributes
@@ -101,26 +102,6 @@ class TwoStageResult:
             items.append(("weights", design["weightsname"]))
         items.append(("intervals", f"{1 - self.alpha:.0%} {self.band}, normal"))
         return items
-
-    def summary(self) -> str:
-        """The design header followed by the coefficient table, as text."""
-        lines = [f"{self.design['estimator']}: {self.design['yname']}"]
-        lines += [f"  {key:<18}{value}" for key, value in self._header_items()]
-        shown = ["term", "att", "se", "ci_lower", "ci_upper", "p_value"]
-        lines.append(self.tidy()[shown].to_string(index=False, float_format="%.5f"))
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        header = "".join(
-            f"<tr><th style='text-align:left'>{key}</th><td>{value}</td></tr>"
-            for key, value in self._header_items()
-        )
-        title = f"<b>{self.design['estimator']}</b>: {self.design['yname']}"
-        table = self.tidy().to_html(index=False, float_format="%.5f")
-        return f"<div>{title}<table>{header}</table>{table}</div>"
 
 
 def two_stage(
