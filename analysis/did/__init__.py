@@ -23,8 +23,8 @@ from analysis.did.poisson import PoissonETWFEResult, poisson_etwfe
 from analysis.did.pretrend import PretrendTest, pretrend_test
 from analysis.did.results import AggregateResult, ATTgtResult
 from analysis.did.sun_abraham import SunAbrahamResult, sun_abraham
-from analysis.did.two_stage import TwoStageResult, two_stage
 from analysis.did.twfe import TWFEResult, twfe
+from analysis.did.two_stage import TwoStageResult, two_stage
 from analysis.did.wild import (
     WildBootstrapResult,
     wild_bootstrap_twfe,

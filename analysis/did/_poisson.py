@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.did._within import cr1_sandwich
+
 
 @dataclass
 class PoissonFit:
@@ -140,14 +142,10 @@ def fit_poisson_fe(
             "only one cluster; cluster-robust standard errors need at least two "
             "(pass a finer clustervars)."
         )
-    cluster_scores = _group_sums(centred * (y - mu)[:, None], cluster_code, n_clusters)
-    if n_obs - k_counted <= 0:
-        raise ValueError(
-            f"{n_obs} observations leave no residual degrees of freedom for "
-            f"{k_counted} parameters; use small_sample='regressors'."
-        )
-    scale = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k_counted)
-    vcov = scale * bread @ (cluster_scores.T @ cluster_scores) @ bread
+    vcov, scale, _ = cr1_sandwich(
+        bread, centred * (y - mu)[:, None], cluster_code, n_clusters, k_counted,
+        what="Poisson",
+    )
     fixed_effects = np.log(group_total) - np.log(
         np.bincount(group_code, np.exp(eta), n_groups)
     )

@@ -235,27 +235,15 @@ def fit_within(
             FewClustersWarning,
             stacklevel=stacklevel,
         )
-    scores = x_tilde * (w * residuals)[:, None]
-    cluster_scores = np.stack(
-        [
-            np.bincount(panel.cluster_code, scores[:, j], n_clusters)
-            for j in range(scores.shape[1])
-        ],
-        1,
-    )
-    meat = cluster_scores.T @ cluster_scores
-
     n_obs = len(y)
     n_units = int(panel.unit_code.max() + 1)
     n_periods = int(panel.time_code.max() + 1)
     k_counted = x_tilde.shape[1] + _counted_effects(panel, small_sample)
-    if n_obs - k_counted <= 0:
-        raise ValueError(
-            f"{n_obs} observations leave no residual degrees of freedom for "
-            f"{k_counted} parameters (small_sample={small_sample!r})."
-        )
-    scale = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k_counted)
-    vcov = scale * bread @ meat @ bread
+    scores = x_tilde * (w * residuals)[:, None]
+    vcov, scale, cluster_scores = cr1_sandwich(
+        bread, scores, panel.cluster_code, n_clusters, k_counted,
+        what=f"small_sample={small_sample!r}",
+    )
     return FitResult(
         params=params,
         vcov=vcov,
@@ -270,6 +258,37 @@ def fit_within(
         bread=bread,
         cluster_scores=cluster_scores,
     )
+
+
+def cr1_sandwich(
+    bread: np.ndarray,
+    scores: np.ndarray,
+    cluster_code: np.ndarray,
+    n_clusters: int,
+    k_counted: int,
+    *,
+    what: str = "",
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """CR1 cluster-robust covariance ``scale * bread @ S'S @ bread``.
+
+    ``scores`` holds one row per observation; ``S`` sums them by cluster. The
+    scale is ``G/(G-1) * (N-1)/(N-K)`` with ``K = k_counted``. Returns the
+    covariance, the scale and the cluster sums ``S``.
+    """
+    n_obs = scores.shape[0]
+    if n_obs - k_counted <= 0:
+        raise ValueError(
+            f"{n_obs} observations leave no residual degrees of freedom for "
+            f"{k_counted} parameters ({what}); use small_sample='regressors'."
+        )
+    cluster_scores = np.stack(
+        [np.bincount(cluster_code, scores[:, j], n_clusters)
+         for j in range(scores.shape[1])],
+        axis=1,
+    ).reshape(n_clusters, scores.shape[1])
+    scale = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k_counted)
+    vcov = scale * bread @ (cluster_scores.T @ cluster_scores) @ bread
+    return vcov, scale, cluster_scores
 
 
 def _collinear_columns(xtwx, x_tilde, regressors) -> list[int]:
