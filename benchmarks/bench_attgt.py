@@ -59,10 +59,10 @@ def main() -> None:
     for n_units in SIZES:
         data = synthetic_panel(n_units)
 
-        def analytic():
+        def analytic(data=data):
             att_gt(data, "y", "year", "unit", "first_treated").aggregate("simple")
 
-        def bootstrapped():
+        def bootstrapped(data=data):
             att_gt(data, "y", "year", "unit", "first_treated", bootstrap=True,
                    n_boot=999, seed=1).aggregate("simple")
 

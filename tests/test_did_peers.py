@@ -370,7 +370,7 @@ def test_bootstrap_se_within_ten_percent_of_analytic(panel, control_group):
     """999 Rademacher draws: every ATT(g, t) and aggregate se within 10% of
     the analytic one, ours (dr) and diff-diff's (reg, whose analytic se match
     ours)."""
-    options = dict(xformla="~ x", control_group=control_group)
+    options = {"xformla": "~ x", "control_group": control_group}
     analytic = att_gt(panel, "y", "year", "unit", "g", **options)
     booted = att_gt(panel, "y", "year", "unit", "g", bootstrap=True, n_boot=999,
                     seed=2, **options)
