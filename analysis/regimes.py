@@ -37,7 +37,8 @@ from analysis import paths
 from analysis.io import Panel
 from analysis.ledger import Ledger
 from analysis.manifest import sha256_of, source_hashes
-from analysis.sources import g287, secure_communities as sc
+from analysis.sources import g287
+from analysis.sources import secure_communities as sc
 from analysis.sources._common import validate
 
 TIMING_RULES = ("activation", "first_full")

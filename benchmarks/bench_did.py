@@ -10,9 +10,10 @@ that case's alone and a slow peer can be stopped: the subprocess builds the
 panel (not timed), times a first call (for pyfixest this includes numba's
 JIT compilation), then repeats the call and reports the median. A case still
 running after ``TIMEOUT`` + 30 seconds is stopped and reported as skipped; a
-first call longer than ``TIMEOUT`` / 3 is the case's only run. Memory is the peak resident set size above the size before the
-first call (``resource.getrusage``), so it counts the estimator's working
-memory whatever allocates it (numpy, polars, numba).
+first call longer than ``TIMEOUT`` / 3 is the case's only run. Memory is the
+peak resident set size above the size before the first call
+(``resource.getrusage``), so it counts the estimator's working memory whatever
+allocates it (numpy, polars, numba).
 
 Estimators: Callaway-Sant'Anna ATT(g, t) plus the simple aggregation, with
 analytic and with 999-draw multiplier-bootstrap inference (ours,

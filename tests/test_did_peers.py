@@ -446,7 +446,7 @@ def test_twfe_matches_pyfixest(event_study, small_sample, k_fixef):
 def test_fast_bootstrap_equals_dense_product(control_group, base_period, design):
     """The closed-form (no covariates) and block-sparse products that make
     the bootstrap fast give the dense product's draws and standard errors."""
-    from analysis.did import attgt, bootstrap
+    from analysis.did import _closed_form, attgt, bootstrap
 
     frame = staggered_panel(n_units=3_000, seed=5, covariate=False)
     frame["y"] += 100.0  # levels far from zero: centring must keep accuracy
@@ -464,7 +464,7 @@ def test_fast_bootstrap_equals_dense_product(control_group, base_period, design)
     terms = []
     _, influence = attgt._estimate_cells(arrays, control_group, "dr", 0, base_period,
                                          terms=terms)
-    product = attgt._ClosedFormProduct(arrays, terms, influence.shape[1])
+    product = _closed_form._ClosedFormProduct(arrays, terms, influence.shape[1])
     multipliers = bootstrap.draw_weights(rng, (64, arrays.n_units), "rademacher")
     dense = multipliers @ influence
     scale = np.abs(dense).max()

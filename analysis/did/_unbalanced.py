@@ -415,6 +415,7 @@ def _cell_rows(arrays, rows, treated, current, est_method, out):
     if not np.isfinite(att) or not np.all(np.isfinite(psi)):
         return np.nan, "the 2x2 estimate is not finite"
     # R did: scale by n / n_rows, then sum each unit's rows.
-    out[:] = np.bincount(arrays.row_unit[rows], weights=psi * arrays.n_units / len(rows),
+    scaled = psi * arrays.n_units / len(rows)
+    out[:] = np.bincount(arrays.row_unit[rows], weights=scaled,
                          minlength=arrays.n_units)
     return att, None

@@ -14,9 +14,9 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from analysis.did import _drdid, _unbalanced
+from analysis.did._closed_form import closed_form_product
 from analysis.did._validate import (
     BASE_PERIODS,
     BOOT_WEIGHTS,
@@ -161,7 +161,7 @@ def att_gt(
             weightsname=weightsname, cluster_name=cluster_name,
         )
         # Filled with the closed form of cells without covariates, which
-        # makes the bootstrap O(n T) instead of O(n K) (_ClosedFormProduct).
+        # makes the bootstrap O(n T) instead of O(n K) (analysis.did._closed_form).
         closed_form = []
         estimate_cells = partial(_estimate_cells, terms=closed_form)
     if cluster_name is not None:
@@ -190,7 +190,7 @@ def att_gt(
         boot = multiplier_bootstrap(
             influence, arrays.cluster, arrays.n_clusters, n_boot=int(n_boot),
             weights=boot_weights, alpha=alpha, rng=np.random.default_rng(seed),
-            product=_closed_form_product(arrays, closed_form, influence.shape[1]),
+            product=closed_form_product(arrays, closed_form, influence.shape[1]),
         )
         cells["se"] = boot.se
         critical, band = checked_critical_value(boot.critical_value, alpha)
@@ -211,7 +211,7 @@ def _estimate_cells(arrays, control_group, est_method, anticipation, base_period
     """Loop over (g, t); return the cell table and the n x K influence matrix.
 
     ``terms``, a list, receives the closed-form terms of the cells without
-    covariates (see :class:`_ClosedFormProduct`).
+    covariates (see :mod:`analysis.did._closed_form`).
     """
     terms = [] if terms is None else terms
     periods, group = arrays.periods, arrays.group
@@ -364,79 +364,3 @@ def _cell_unconditional(arrays, by_period, treat, control, current, base,
         terms.append((column, part.start, part.stop, -n_units / total_control,
                       mean_control, current, base))
     return mean_treat - mean_control, None
-
-
-def _closed_form_product(arrays, terms, n_columns):
-    """The closed-form bootstrap product when it applies and saves work."""
-    if terms is None or arrays.covariates is not None:
-        return None
-    product = _ClosedFormProduct(arrays, terms, n_columns)
-    return product if product.worthwhile else None
-
-
-class _ClosedFormProduct:
-    """``multipliers @ influence`` for cells without covariates, in O(n T).
-
-    Such a cell's influence function is, on each row slice [s, e) it touches
-    (its cohort, or a run of comparison cohorts), ``a w_i (Y_it - Y_ib - m)``.
-    A block of multipliers ``V`` therefore gives ``a (Q_t - Q_b - m q)``
-    summed over the slices, with ``Q = (V w) Y`` and ``q = V w`` summed over
-    the slice's rows. Slices are unions of cohort blocks, so ``Q`` and ``q``
-    are computed once a block and cumulated: ``n T`` work a draw instead of
-    ``n K`` for the dense product. Outcomes are centred by period first so
-    that the differences keep their accuracy.
-    """
-
-    def __init__(self, arrays, terms, n_columns):
-        self.weights = arrays.weights
-        period_mean = arrays.outcome.mean(axis=0)
-        self.centred = arrays.outcome - period_mean
-        self.n_columns = n_columns
-        columns = np.array([term[0] for term in terms], dtype=np.int64)
-        start, stop = (np.array([term[i] for term in terms], dtype=np.int64)
-                       for i in (1, 2))
-        self.scale, mean = (np.array([term[i] for term in terms], dtype=float)
-                            for i in (3, 4))
-        self.current, self.base = (np.array([term[i] for term in terms],
-                                            dtype=np.int64) for i in (5, 6))
-        self.edges = np.unique(np.r_[start, stop, 0, len(self.weights)])
-        self.first = np.searchsorted(self.edges, start)
-        self.last = np.searchsorted(self.edges, stop)
-        # Centring shifts a slice's mean change by the change in period means.
-        self.offset = mean - (period_mean[self.current] - period_mean[self.base])
-        stride = self.centred.shape[1] + 1
-        first, last = self.first * stride, self.last * stride
-        total = self.centred.shape[1]
-        entries = np.concatenate([last + self.current, first + self.current,
-                                  last + self.base, first + self.base,
-                                  last + total, first + total])
-        signs = np.array([1.0, -1.0, -1.0, 1.0, -1.0, 1.0])
-        values = np.concatenate([
-            sign * self.scale * (self.offset if index >= 4 else 1.0)
-            for index, sign in enumerate(signs)])
-        self.combination = sparse.csr_matrix(
-            (values, (np.tile(columns, 6), entries)),
-            shape=(n_columns, len(self.edges) * stride))
-        self.unit_weights = bool(np.all(self.weights == 1))
-        # Work a draw: n T multiply-adds plus six a term here, against the
-        # nonzeros of the influence functions for the (block-)dense product;
-        # about even at 1,500 units, 20 periods and 8 cohorts.
-        self.worthwhile = len(terms) > 0 and (
-            arrays.outcome.size + 10 * len(terms) < 0.5 * np.sum(stop - start))
-
-    def __call__(self, multipliers: np.ndarray) -> np.ndarray:
-        weighted = multipliers if self.unit_weights else multipliers * self.weights
-        edges, n_draws = self.edges, len(multipliers)
-        n_periods = self.centred.shape[1]
-        # Row (edge, period) of ``cumulative`` holds Q summed over the rows
-        # before that edge; its last period-row holds q.
-        cumulative = np.zeros((len(edges), n_periods + 1, n_draws))
-        for block in range(len(edges) - 1):
-            rows = slice(edges[block], edges[block + 1])
-            cumulative[block + 1, :n_periods] = (
-                cumulative[block, :n_periods] + self.centred[rows].T @ weighted[:, rows].T)
-            cumulative[block + 1, n_periods] = (cumulative[block, n_periods]
-                                                + weighted[:, rows].sum(axis=1))
-        # Each term combines six entries of ``cumulative``; the sparse
-        # ``combination`` (cells x entries) applies all of them at once.
-        return (self.combination @ cumulative.reshape(-1, n_draws)).T
