@@ -188,6 +188,10 @@ for evaluation in EVALUATIONS:
 #   principal county. New York City maps to New York County only.
 # - With about 60 agencies or counties, cluster-robust inference rests on
 #   moderate numbers of clusters.
+# - Each sample has three outcomes and two estimators; the intervals above
+#   are not adjusted for multiple comparisons, so one interval excluding zero
+#   among six is weak evidence on its own. The plan names one primary outcome
+#   per sample for that reason.
 
 # %%
 table = pd.concat([s.tidy().assign(evaluation=e) for e, s in summaries.items()])
