@@ -29,7 +29,7 @@ ESTIMATE_TOL = 1e-10
 SE_TOL = 1e-8
 CONTROL_GROUPS = ("nevertreated", "notyettreated")
 EST_METHODS = ("dr", "ipw", "reg")
-KINDS = ("simple", "group", "dynamic")
+KINDS = ("simple", "group", "dynamic", "calendar")
 
 
 def staggered_panel(n_units=240, n_periods=7, seed=0, covariate=True):
