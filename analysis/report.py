@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+from traitlets.config import Config
 
 from analysis import paths
 
@@ -62,10 +64,15 @@ def run_notebook(
     # Cell ids are random by default; fixed ids keep the HTML byte-stable.
     for number, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{number}"
+    # The kernel talks to this process over local sockets in a private
+    # temporary directory rather than unencrypted TCP on loopback.
+    socket_dir = tempfile.TemporaryDirectory(prefix="analysis-kernel-")
+    sockets = {"transport": "ipc", "ip": os.path.join(socket_dir.name, "kernel")}
     client = NotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
+        config=Config({"KernelManager": sockets}),
         resources={"metadata": {"path": str(source.parent)}},
     )
     # The kernel inherits this environment. A non-interactive MPLBACKEND (as
@@ -77,6 +84,7 @@ def run_notebook(
     try:
         client.execute()
     finally:
+        socket_dir.cleanup()
         if saved is None:
             os.environ.pop("MPLBACKEND", None)
         else:
