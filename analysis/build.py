@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 import textwrap
 import time
 import warnings
 
-from analysis.errors import AnalysisWarning
+from analysis import paths
+from analysis.errors import AnalysisWarning, DataIntegrityError, SchemaValidationError
 from analysis.io import Panel, write_panel
 
 # name -> "module:function". Order matters only for the log.
@@ -45,12 +47,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help=f"panels to build: {list(PANELS)}")
     args = parser.parse_args(argv)
 
+    failed = []
     for name in args.names or list(PANELS):
         start = time.perf_counter()
+        # A failed build must not leave the previous panel behind for the
+        # evaluations and reports to read as if it were current.
+        for stale in [f"{name}.parquet", f"{name}.ledger.csv"]:
+            (paths.processed_dir() / stale).unlink(missing_ok=True)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AnalysisWarning)
-            panel = build_one(name)
-            target = write_panel(panel)
+            try:
+                panel = build_one(name)
+                target = write_panel(panel)
+            except (DataIntegrityError, SchemaValidationError, FileNotFoundError,
+                    KeyError) as error:
+                print(f"{name:<22} NOT BUILT: {error}", file=sys.stderr)
+                failed.append(name)
+                continue
         seconds = time.perf_counter() - start
         print(
             f"{name:<22} {len(panel.frame):>7,} rows  "
@@ -58,7 +71,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         # Each warning once: they are the data decisions a user should see.
         for message in dict.fromkeys(str(w.message) for w in caught):
-            print(f"    {textwrap.shorten(message, width=300)}")
+            print(textwrap.fill(message, width=100, initial_indent="    ",
+                                subsequent_indent="      "))
+    if failed:
+        sys.exit(f"{len(failed)} panel(s) not built: {', '.join(failed)}; "
+                 "see the messages above.")
 
 
 if __name__ == "__main__":

@@ -47,3 +47,7 @@ class LedgerImbalanceError(RuntimeError):
 
 class CellEstimationWarning(AnalysisWarning):
     """An estimator cell (e.g. one ATT(g, t)) could not be estimated; set to NaN."""
+
+
+class SmallGroupWarning(AnalysisWarning):
+    """An estimate rests on very few treated or comparison units."""

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import paths
+from analysis.errors import DataIntegrityError
 from analysis.ledger import Ledger
 
 _META_PREFIX = "analysis."
@@ -115,11 +116,34 @@ def read_panel(name: str, folder: Path | str | None = None) -> Panel:
         for k, v in (table.schema.metadata or {}).items()
         if k.decode().startswith(_META_PREFIX)
     }
+    raw_sha256 = json.loads(meta.get("raw_sha256", "{}"))
+    _check_against_manifest(target, raw_sha256)
     return Panel(
         name=meta.get("name", name),
         frame=table.to_pandas(),
         key=json.loads(meta.get("key", "[]")),
-        raw_sha256=json.loads(meta.get("raw_sha256", "{}")),
+        raw_sha256=raw_sha256,
         ledger=Ledger.from_json(meta.get("ledger", "[]"), dataset=name),
         notes=json.loads(meta.get("notes", "{}")),
     )
+
+
+def _check_against_manifest(target: Path, raw_sha256: dict[str, str]) -> None:
+    """Refuse a panel built from raw files the manifest no longer lists.
+
+    The panel records the hash of every raw file it was built from; if the
+    manifest now gives another hash for one of them, the panel is stale.
+    """
+    from analysis.manifest import read_manifest
+
+    manifest = read_manifest()
+    current = {f"{source}/{file}": sha for source, file, sha in
+               zip(manifest["source"], manifest["file"], manifest["sha256"])}
+    stale = [f"{name} (built from {sha[:12]}, manifest {current[name][:12]})"
+             for name, sha in raw_sha256.items()
+             if name in current and current[name] != sha]
+    if stale:
+        raise DataIntegrityError(
+            f"{target}: built from raw files that differ from data/manifest.csv: "
+            f"{'; '.join(stale)}. Rebuild it with `make panels`."
+        )

@@ -4,7 +4,9 @@ Each step records the rows it received, the rows it passed on, and the rows it
 removed, by reason: ``rows_in = rows_out + sum(removed)``. Removal is either a
 *drop* (the rows are gone: out of scope, unusable, duplicated) or a
 *collapse* (several rows became one, as when months are summed to a year).
-Recodes, which change values but not the row count, are recorded too. The
+Rows *added* (a unit x period grid that makes absent periods explicit) are
+recorded with ``rows_in + rows added = rows_out``. Recodes, which change
+values but not the row count, are recorded too. The
 ledger travels with every panel and result, so a reviewer can see what
 happened to the data without reading code.
 """
@@ -34,7 +36,7 @@ LEDGER_COLUMNS = [
     "examples",
 ]
 
-_ACTIONS = ("drop", "collapse", "recode", "keep")
+_ACTIONS = ("drop", "collapse", "recode", "keep", "add")
 
 
 @dataclass
@@ -195,6 +197,46 @@ class Ledger:
                 stacklevel=stacklevel + 1,
             )
 
+    def add(
+        self,
+        step: str,
+        reason: str,
+        rows_in: int,
+        rows_out: int,
+        added: int,
+        *,
+        warn: bool = False,
+        stacklevel: int = 2,
+    ) -> None:
+        """Record that a step added ``added`` rows (``rows_in + added = rows_out``).
+
+        Used when a unit x period grid makes absent combinations explicit rows
+        (with missing values or stated zeros), so that the chain of row counts
+        from step to step can be followed.
+
+        Raises
+        ------
+        LedgerImbalanceError
+            If ``rows_in + added != rows_out`` (some input rows did not land
+            in the grid).
+        """
+        if int(rows_in) + int(added) != int(rows_out):
+            raise LedgerImbalanceError(
+                f"{self.dataset}/{step}: rows in {rows_in} + added {added} != "
+                f"rows out {rows_out}."
+            )
+        self.entries.append(
+            _Entry(self.dataset, step, "add", reason, int(rows_in), int(rows_out),
+                   int(added))
+        )
+        if added and warn:
+            warnings.warn(
+                f"{self.dataset}: added {added} rows at step '{step}' ({reason}). "
+                "See the audit ledger.",
+                RecodedValuesWarning,
+                stacklevel=stacklevel + 1,
+            )
+
     def extend(self, other: "Ledger") -> "Ledger":
         """Append another ledger's rows (e.g. a source's ledger to a panel's)."""
         self.entries.extend(other.entries)
@@ -214,6 +256,14 @@ class Ledger:
                     f"{dataset}/{step}: rows in {rows_in} != rows out {rows_out} + "
                     f"removed {rows['rows_affected'].sum()}."
                 )
+        added = frame[frame["action"] == "add"]
+        wrong = added["rows_in"] + added["rows_affected"] != added["rows_out"]
+        if wrong.any():
+            row = added[wrong].iloc[0]
+            raise LedgerImbalanceError(
+                f"{row.dataset}/{row.step}: rows in {row.rows_in} + added "
+                f"{row.rows_affected} != rows out {row.rows_out}."
+            )
 
     def to_frame(self) -> pd.DataFrame:
         """Return the ledger as a DataFrame with the columns of ``LEDGER_COLUMNS``."""

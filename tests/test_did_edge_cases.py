@@ -23,7 +23,11 @@ import pytest
 
 from analysis.did import _drdid, _drdid_rc, _unbalanced, att_gt
 from analysis.did.bootstrap import analytic_se
-from analysis.errors import CellEstimationWarning, DroppedRowsWarning
+from analysis.errors import (
+    CellEstimationWarning,
+    DroppedRowsWarning,
+    SmallGroupWarning,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads(
@@ -478,9 +482,38 @@ def test_cells_with_one_unit_are_analytic():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # One unit a side is thin by design here; nothing else may warn.
+        warnings.simplefilter("ignore", SmallGroupWarning)
         pair = att_gt(data[data.unit <= 2], *TINY_ARGS)
     assert pair.table["att"].iloc[0] == 2.0
     assert np.isnan(pair.table["se"].iloc[0])
+
+
+def test_thin_comparison_groups_are_named_in_a_warning(mpdta):
+    """Not-yet-treated comparisons shrink to the last cohort: cells whose
+    comparison group falls under R did's floor (5 + covariates) are named with
+    their counts, which tidy() also reports; mpdta's own cells are not thin."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallGroupWarning)
+        full = att_gt(mpdta, *MPDTA_ARGS, control_group="notyettreated")
+    assert (full.tidy()[["n_treated", "n_control"]] >= 5).all().all()
+
+    # Keep 3 units of the last cohort (2007) and no never-treated unit: in
+    # 2006, and for the 2006 cohort throughout, those 3 units are the whole
+    # comparison group.
+    last = mpdta.loc[mpdta["first.treat"] == 2007, "countyreal"].unique()[:3]
+    keep = mpdta["first.treat"].isin([2004, 2006]) | mpdta["countyreal"].isin(last)
+    thin = mpdta[keep & (mpdta.year < 2007)].assign(
+        g=lambda d: d["first.treat"].where(d["first.treat"] != 2007, 0))
+    with pytest.warns(SmallGroupWarning,
+                      match=r"4 of 6 .* \(ATT\(2004, 2006\): 20 treated, 3 comparison"):
+        result = att_gt(thin, "lemp", "year", "countyreal", "g",
+                        control_group="notyettreated")
+    table = result.tidy()
+    only_last = (table["time"] == 2006) | (table["group"] == 2006)
+    assert (table.loc[only_last, "n_control"] == 3).all()
+    assert (table.loc[~only_last, "n_control"] == 43).all()
+    assert (table["n_treated"] == table["group"].map({2004: 20, 2006: 40})).all()
 
 
 def test_unbalanced_inference_runs_on_unit_influence(unbalanced):

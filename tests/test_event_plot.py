@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from analysis.did.attgt import att_gt  # noqa: E402
 from analysis.did.twfe import twfe  # noqa: E402
 from analysis.plots.event_study import plot_event_study  # noqa: E402
 
@@ -92,8 +93,24 @@ def test_legend_and_caption_state_band_type(twfe_result):
         "CS dynamic (90% uniform band)",
     ]
     caption = " ".join(text.get_text() for text in ax.texts).replace("\n", " ")
-    assert "pointwise / uniform" in caption and "Clusters: 500" in caption
+    assert "TWFE: 95% pointwise confidence intervals." in caption
+    assert "CS dynamic: 90% uniform (sup-t) confidence bands" in caption
+    assert "clusters: 500 (TWFE)" in caption
     plt.close(ax.figure)
+
+
+def test_legend_and_caption_inside_a_plainly_saved_figure(twfe_result, tmp_path):
+    """Saved without bbox_inches='tight', the legend and caption below the
+    axes are still inside the image (the figure gets constrained layout)."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    plot_event_study([twfe_result, UniformBandResult()], ax=ax)
+    fig.savefig(tmp_path / "plain.png")
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    for artist in [ax.get_legend(), *ax.texts]:
+        box = artist.get_window_extent(renderer)
+        assert box.y0 >= figure_box.y0 - 1 and box.x1 <= figure_box.x1 + 1, artist
+    plt.close(fig)
 
 
 def test_two_results_dodged_on_one_axes(twfe_result):
@@ -141,4 +158,7 @@ def test_bad_inputs_raise(twfe_result):
         plot_event_study(static)
     with pytest.raises(ValueError, match="no tidy"):
         plot_event_study(object())
+    group_time = att_gt(pd.read_csv("data/raw/mpdta/mpdta.csv"), *ARGS)
+    with pytest.raises(ValueError, match=r"aggregate it first: .*'dynamic'"):
+        plot_event_study(group_time)
     plt.close("all")

@@ -119,3 +119,71 @@ def test_panel_with_missing_key_is_refused(tmp_path):
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="1 rows with a missing key"):
             write_panel(panel, tmp_path)
+
+
+def test_panel_built_from_other_raw_files_is_refused(tmp_path):
+    """A panel whose recorded raw hash differs from the manifest's is stale."""
+    shipped = read_manifest().iloc[0]
+    name = f"{shipped.source}/{shipped.file}"
+    frame = pd.DataFrame({"unit": ["a"], "y": [1.0]})
+    ledger = Ledger("old")
+    ledger.record("load", 1, 1)
+    write_panel(Panel("old", frame, ["unit"], {name: "0" * 64}, ledger), tmp_path)
+    with pytest.raises(DataIntegrityError, match=f"{name}.*built from 000000000000.*"
+                                                 "make panels"):
+        read_panel("old", tmp_path)
+
+
+def test_failed_build_removes_the_stale_panel(tmp_path, monkeypatch, capsys):
+    """A raw file changed after a build: the rebuild fails naming the file and
+    the fix, and the old parquet is gone rather than left for the reports."""
+    from analysis import build
+
+    root = tmp_path / "project"
+    shutil.copytree(paths.raw_dir() / "mpdta", root / "data" / "raw" / "mpdta")
+    for folder in ["marshall_city_crime", "kaplan_ori_crosswalk"]:
+        shutil.copytree(paths.raw_dir() / folder, root / "data" / "raw" / folder)
+    shutil.copy(paths.manifest_path(), root / "data" / "manifest.csv")
+    shutil.copytree(paths.project_root() / "data" / "crosswalks",
+                    root / "data" / "crosswalks")
+    monkeypatch.setenv("ANALYSIS_ROOT", str(root))
+
+    build.main(["large_agency_year"])
+    target = root / "data" / "processed" / "large_agency_year.parquet"
+    assert target.exists()
+
+    raw = root / "data" / "raw" / "marshall_city_crime" / "ucr_crime_1975_2015.csv"
+    with open(raw, "ab") as handle:
+        handle.write(b"\n")
+    with pytest.raises(SystemExit, match="1 panel\\(s\\) not built: large_agency_year"):
+        build.main(["large_agency_year"])
+    assert "ucr_crime_1975_2015.csv" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_copy_read_outside_the_manifest_names_its_hash(tmp_path):
+    """An explicit path is read with a warning that says whether it is the
+    shipped file."""
+    from analysis.errors import UnverifiedDataWarning
+    from analysis.sources._common import resolve_input
+
+    copy = tmp_path / "mpdta.csv"
+    shutil.copy(paths.raw_dir() / "mpdta" / "mpdta.csv", copy)
+    with pytest.warns(UnverifiedDataWarning, match="identical to the shipped file"):
+        resolve_input("mpdta", "mpdta.csv", copy)
+    with open(copy, "ab") as handle:
+        handle.write(b"\n")
+    with pytest.warns(UnverifiedDataWarning, match="differs from the shipped file's"):
+        resolve_input("mpdta", "mpdta.csv", copy)
+
+
+def test_ledger_added_rows_balance_and_refuse_lost_rows():
+    """A grid step records rows added: in + added = out, else an error."""
+    ledger = Ledger("grid")
+    ledger.add("grid", "absent months added as missing", 7, 10, 3)
+    ledger.check()
+    row = ledger.to_frame().iloc[0]
+    assert (row["action"], row["rows_in"], row["rows_out"], row["rows_affected"]) == (
+        "add", 7, 10, 3)
+    with pytest.raises(LedgerImbalanceError, match="rows in 7 \\+ added 2 != rows out 10"):
+        ledger.add("grid", "two input rows fell outside the grid", 7, 10, 2)

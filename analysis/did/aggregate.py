@@ -197,6 +197,9 @@ def aggregate(
     column = {"group": "group", "calendar": "time", "dynamic": "event_time"}.get(kind)
     table = pd.DataFrame({column: labels, "att": values, "se": se[:-1]}) \
         if column else pd.DataFrame(columns=["att", "se"])
+    # Whole-numbered periods (years, month indices) print as integers.
+    if column and len(table) and np.all(np.mod(table[column], 1) == 0):
+        table[column] = table[column].astype("int64")
     options = {k: v for k, v in (("min_e", min_e), ("max_e", max_e),
                                  ("balance_e", balance_e)) if v is not None
                and np.isfinite(v)}

@@ -22,6 +22,7 @@ from analysis.did._validate import (
     BOOT_WEIGHTS,
     CONTROL_GROUPS,
     EST_METHODS,
+    _formula_variables,
     check_choice,
     normalise_clustervars,
     prepare_panel,
@@ -33,7 +34,7 @@ from analysis.did.bootstrap import (
     warn_few_clusters,
 )
 from analysis.did.results import ATTgtResult, Design
-from analysis.errors import CellEstimationWarning
+from analysis.errors import CellEstimationWarning, SmallGroupWarning
 
 
 def att_gt(
@@ -63,7 +64,9 @@ def att_gt(
     Parameters
     ----------
     data
-        Long balanced panel: one row per unit and period.
+        Long panel: one row per unit and period (balanced unless
+        ``allow_unbalanced_panel=True``), or repeated cross sections with
+        ``panel=False``.
     yname, tname, idname, gname
         Outcome, period (numeric), unit id (any type) and first treated period
         (numeric; 0 for never treated) columns.
@@ -199,10 +202,45 @@ def att_gt(
     # As in R did: a zero standard error (the normalised base-period cell) is
     # reported as missing, not as perfect precision.
     cells.loc[cells["se"] <= np.sqrt(np.finfo(float).eps) * 10, "se"] = np.nan
+    warn_small_groups(cells, xformla, stacklevel=2)
 
     return ATTgtResult(
         table=cells, influence=influence, arrays=arrays, design=design,
         critical_value=critical,
+    )
+
+
+def warn_small_groups(cells: pd.DataFrame, xformla: str | None,
+                      stacklevel: int = 2) -> None:
+    """Warn when estimated ATT(g, t) cells rest on very few units.
+
+    R ``did`` warns about cohorts smaller than the number of covariates plus
+    5; the same floor is applied here to both sides of every estimated 2x2
+    comparison, because a not-yet-treated comparison group shrinks to the
+    last cohort in the last periods. The cells stay in the result (their
+    ``n_treated`` and ``n_control`` are in ``tidy()``); the warning says
+    which they are so that a reader can weigh them.
+    """
+    floor = 5 + len(_formula_variables(xformla))
+    estimated = cells["att"].notna() & (cells["time"] != cells["base"])
+    thin = estimated & ((cells["n_treated"] < floor) | (cells["n_control"] < floor))
+    if not thin.any():
+        return
+    examples = ", ".join(
+        f"ATT({row.group:g}, {row.time:g}): {row.n_treated} treated, "
+        f"{row.n_control} comparison"
+        for row in cells.loc[thin]
+        .assign(fewest=cells[["n_treated", "n_control"]].min(axis=1))
+        .sort_values(["fewest", "group", "time"]).head(4).itertuples()
+    )
+    warnings.warn(
+        f"att_gt: {int(thin.sum())} of {int(estimated.sum())} ATT(g, t) rest on "
+        f"fewer than {floor} treated or comparison units ({examples}"
+        f"{', ...' if thin.sum() > 4 else ''}); their estimates depend on a "
+        "handful of units and their standard errors are unreliable. "
+        "The unit counts are the n_treated and n_control columns of tidy().",
+        SmallGroupWarning,
+        stacklevel=stacklevel + 1,
     )
 
 

@@ -150,10 +150,13 @@ class ATTgtResult:
         return "uniform" if self.critical_value is not None else "pointwise"
 
     def tidy(self) -> pd.DataFrame:
-        """Columns group, time, event_time, base, post, att, se, ci_lower,
-        ci_upper (pointwise), and band_lower, band_upper (uniform sup-t) when
-        bootstrapped; event_time counts periods, not calendar units."""
-        frame = self.table[["group", "time", "base", "post", "att", "se"]].copy()
+        """Columns group, time, event_time, base, post, n_treated, n_control,
+        att, se, ci_lower, ci_upper (pointwise), and band_lower, band_upper
+        (uniform sup-t) when bootstrapped; event_time counts periods, not
+        calendar units; n_treated and n_control count the units of each 2x2
+        comparison."""
+        frame = self.table[["group", "time", "base", "post", "n_treated",
+                            "n_control", "att", "se"]].copy()
         frame.insert(2, "event_time", _event_time(frame, self.design.periods))
         return _interval_columns(frame, self.design.alpha, self.critical_value)
 

@@ -70,10 +70,9 @@ def build_tx_county_month() -> Panel:
     frame["reported"] = frame["facilities_reporting"].notna()
     frame["facilities_reporting"] = frame["facilities_reporting"].fillna(0).astype(
         "int64")
-    ledger.record("tx panel: county x month grid", len(frame), len(frame))
-    ledger.recode("tx panel: county x month grid", "county-month absent from the "
-                  "reports added with missing values (reported=False), not zeros",
-                  (~frame["reported"]).sum(), len(frame), warn=False)
+    ledger.add("tx panel: county x month grid", "county-month absent from the "
+               "reports added with missing values (reported=False), not zeros",
+               len(county_months), len(frame), (~frame["reported"]).sum())
 
     frame["year"] = frame["period"] // 12
     frame["month"] = frame["period"] % 12 + 1
@@ -171,10 +170,9 @@ def build_pa_facility_month() -> Panel:
     filled = frame["detainers_issued"].isna()
     count_columns = [c for c in counts.columns if c not in ("facility", "period")]
     frame[count_columns] = frame[count_columns].fillna(0).astype("int64")
-    ledger.record("pa panel: facility x month grid", len(frame), len(frame))
-    ledger.recode("pa panel: facility x month grid", "facility-month with no "
-                  "detainer in the FOIA file added with zero counts (true zero)",
-                  filled.sum(), len(frame), warn=False)
+    ledger.add("pa panel: facility x month grid", "facility-month with no "
+               "detainer in the FOIA file added with zero counts (true zero)",
+               len(counts), len(frame), filled.sum())
 
     frame["year"] = frame["period"] // 12
     frame["month"] = frame["period"] % 12 + 1

@@ -98,15 +98,15 @@ def build_iowa_district_year() -> Panel:
                            len(ins_releases) - len(ins)}, action="collapse")
     ins_grid = everyone.loc[everyone["release_fy"].isin(ins_years),
                             ["district", "release_fy"]]
+    cells = len(ins)
     ins = ins_grid.merge(ins.drop(columns="group"), how="left",
                          on=["district", "release_fy"], validate="one_to_one")
     added = ins["releases"].isna()
     ins[["releases", "returned"]] = ins[["releases", "returned"]].fillna(0)
     ins.insert(2, "group", INS)
-    ledger.record("iowa panel: INS-detainer grid", len(ins), len(ins))
-    ledger.recode("iowa panel: INS-detainer grid", "district x FY with no INS-"
-                  "detainer release (in a year with the label) added as 0",
-                  added.sum(), len(ins), warn=False)
+    ledger.add("iowa panel: INS-detainer grid", "district x FY with no INS-"
+               "detainer release (in a year with the label) added as 0",
+               cells, len(ins), added.sum())
 
     frame = pd.concat([everyone, ins], ignore_index=True)
     frame[["releases", "returned"]] = frame[["releases", "returned"]].astype("int64")

@@ -57,7 +57,9 @@ def plot_event_study(
         The axes. Its legend names each result with its confidence level and
         band type; a caption below the axes repeats the band type, the
         reference period and, where the result has ``n_clusters``, the
-        number of clusters.
+        number of clusters. A figure without a layout engine gets matplotlib's
+        constrained layout, so the legend and caption are inside the saved
+        image.
     """
     results = list(results) if isinstance(results, (list, tuple)) else [results]
     if not results:
@@ -67,7 +69,11 @@ def plot_event_study(
     default_colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(results))]
     colors = _one_per_result(colors, default_colours, "colors", len(results))
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(7, 5))
+    # The legend and caption sit below the axes; a layout engine keeps them
+    # inside the figure when it is saved without bbox_inches="tight".
+    if ax.figure.get_layout_engine() is None:
+        ax.figure.set_layout_engine("constrained", h_pad=0.1)
 
     tables = [_checked_table(result, label) for result, label in zip(results, labels)]
     # A reference row (estimate 0 by construction) is drawn as the hollow
@@ -141,9 +147,19 @@ def _interval_word(band: str) -> str:
     return "intervals" if band == "pointwise" else "band"
 
 
+_BAND_WORDS = {
+    "pointwise": "pointwise confidence intervals",
+    "uniform": "uniform (sup-t) confidence bands, which cover every event time "
+               "at once",
+}
+
+
 def _caption(results, labels, tables) -> str:
-    bands = sorted({getattr(r, "band", "pointwise") for r in results})
-    parts = [f"Intervals: {' / '.join(bands)}."]
+    parts = []
+    for result, label in zip(results, labels):
+        band = getattr(result, "band", "pointwise")
+        level = f"{1 - getattr(result, 'alpha', 0.05):.0%}"
+        parts.append(f"{label}: {level} {_BAND_WORDS.get(band, band)}.")
     for result, label, table in zip(results, labels, tables):
         reference = getattr(result, "reference_period", None)
         if reference is not None:
@@ -159,10 +175,12 @@ def _caption(results, labels, tables) -> str:
             shown = ", ".join(str(int(e)) for e in sorted(ends))
             parts.append(f"{label}: event times {shown} pool all more distant ones.")
     parts.append("Shaded: post-treatment; squares: pre-periods.")
-    clusters = [getattr(r, "n_clusters", None) for r in results]
-    if any(c is not None for c in clusters):
-        shown = ", ".join(str(c) for c in clusters if c is not None)
-        parts.append(f"Clusters: {shown}.")
+    clusters = [(label, getattr(r, "n_clusters", None))
+                for r, label in zip(results, labels)]
+    shown = "; ".join(f"{count} ({label})" for label, count in clusters
+                      if count is not None)
+    if shown:
+        parts.append(f"Standard errors clustered; clusters: {shown}.")
     return textwrap.fill(" ".join(parts), width=100)
 
 
@@ -182,6 +200,13 @@ def _checked_table(result, label) -> pd.DataFrame:
     table = table.dropna(subset=["event_time"])
     if table.empty:
         raise ValueError(f"result {label!r} has no event-time estimates to plot.")
+    repeated = table["event_time"].duplicated()
+    if repeated.any():
+        raise ValueError(
+            f"result {label!r} has {int(repeated.sum())} event time(s) with more "
+            "than one estimate (e.g. a group-time att_gt result); aggregate it "
+            "first: result.aggregate('dynamic')."
+        )
     return table.sort_values("event_time").reset_index(drop=True)
 
 

@@ -35,7 +35,7 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, where: str):
             values = group["failure_case"].head(5).tolist()
             lines.append(
                 f"  column {column!r}: fails {check} in {len(group)} row(s); "
-                f"rows {rows}, values {values}"
+                f"rows (0-based, after the loader's parsing) {rows}, values {values}"
             )
         raise SchemaValidationError(
             f"{where}: does not match schema {schema.name or ''}:\n"
@@ -83,19 +83,27 @@ def resolve_input(source: str, file: str, path=None):
     against the manifest's sha256 (a changed file raises
     :class:`analysis.errors.DataIntegrityError` naming it). An explicit
     ``path`` (a newer vintage, a test copy) is read as given, with an
-    :class:`analysis.errors.UnverifiedDataWarning`.
+    :class:`analysis.errors.UnverifiedDataWarning` that gives the file's
+    sha256 and says whether it equals the shipped file's.
     """
     import warnings
     from pathlib import Path
 
     from analysis.errors import UnverifiedDataWarning
-    from analysis.manifest import raw_file
+    from analysis.manifest import manifest_entry, raw_file, sha256_of
 
     if path is None:
         return raw_file(source, file)
+    actual = sha256_of(path)
+    shipped = manifest_entry(source, file)["sha256"]
+    if actual == shipped:
+        verdict = "identical to the shipped file"
+    else:
+        verdict = (f"differs from the shipped file's {shipped[:12]}: results from "
+                   "it are not the shipped data's")
     warnings.warn(
-        f"{path}: read without a manifest hash check (not the shipped "
-        f"data/raw/{source}/{file}).",
+        f"{path}: not the shipped data/raw/{source}/{file}; its sha256 "
+        f"{actual[:12]} {verdict}.",
         UnverifiedDataWarning,
         stacklevel=3,
     )
