@@ -65,7 +65,7 @@ def _year_axis(ax, step: int = 1) -> None:
 
 
 def texas_statewide(monthly: pd.DataFrame) -> Markup:
-    """Inmates held on detainers per month (reporting counties) over counties reporting."""
+    """Inmates held per month (reporting counties), over the counties reporting."""
     figure = Figure(figsize=(10, 5))
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     dates = _dates(monthly["period"])
@@ -117,8 +117,7 @@ def texas_coverage(frame: pd.DataFrame, order: list[str]) -> Markup:
     wide = frame.pivot(index="county_name", columns="period",
                        values="inmates_per_100k").loc[order]
     values = np.ma.masked_invalid(wide.to_numpy(dtype=float))
-    cmap = matplotlib.colormaps["Blues"].copy()
-    cmap.set_bad(MISSING_COLOUR)
+    cmap = matplotlib.colormaps["Blues"].with_extremes(bad=MISSING_COLOUR)
     figure = Figure(figsize=(10, 8))
     ax = figure.subplots()
     periods = wide.columns.to_numpy()

@@ -93,6 +93,11 @@ class Table:
         return len(self.rows)
 
 
+def month_label(period: int) -> str:
+    """``YYYY-MM`` of a period (``year * 12 + month - 1``)."""
+    return f"{period // 12}-{period % 12 + 1:02d}"
+
+
 def _is_missing(value) -> bool:
     if value is None or value is pd.NA:
         return True

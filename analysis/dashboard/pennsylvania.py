@@ -17,10 +17,10 @@ from analysis.dashboard.model import (
     Stat,
     Table,
     matrix_table,
+    month_label,
     sparkline,
     table_from_frame,
 )
-from analysis.dashboard.texas import month_label
 from analysis.io import Panel
 
 
@@ -37,7 +37,7 @@ def outcome_names(frame: pd.DataFrame) -> list[str]:
 
 
 def label(outcome: str, capital: bool = False) -> str:
-    """Readable outcome label, e.g. ``declined by LEA`` (``capital``: first letter up)."""
+    """Readable outcome label, e.g. ``declined by LEA``; ``capital``: first upper."""
     words = ["LEA" if w == "lea" else "US" if w == "us" else w
              for w in outcome.split("_")]
     text = " ".join(words)

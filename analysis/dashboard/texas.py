@@ -16,6 +16,7 @@ from analysis.dashboard.model import (
     Stat,
     Table,
     matrix_table,
+    month_label,
     sparkline,
     table_from_frame,
 )
@@ -26,11 +27,6 @@ TOP_COUNTIES = 12
 # No month has more days: more inmate-days than 31 per inmate held means at
 # least one of the two reported numbers is wrong.
 MAX_DAYS = 31
-
-
-def month_label(period: int) -> str:
-    """``YYYY-MM`` of a period (``year * 12 + month - 1``)."""
-    return f"{period // 12}-{period % 12 + 1:02d}"
 
 
 def county_summary(frame: pd.DataFrame) -> pd.DataFrame:

@@ -87,7 +87,9 @@
       var table = document.getElementById(parts[0]);
       if (!table) { throw new Error('sort: no table with id ' + parts[0]); }
       var header = table.querySelector('th[data-key="' + parts[1] + '"]');
-      if (!header) { throw new Error('sort: table ' + parts[0] + ' has no column ' + parts[1]); }
+      if (!header) {
+        throw new Error('sort: table ' + parts[0] + ' has no column ' + parts[1]);
+      }
       var wanted = parts[2] === 'asc' ? 'ascending' : 'descending';
       // Real clicks, so the address exercises what a reader's click does.
       for (var i = 0; i < 2 && header.getAttribute('aria-sort') !== wanted; i++) {
