@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FormatStrFormatter, MultipleLocator
 
 MISSING_COLOUR = "#e66101"  # not reported: stands apart from the blue scale
+FLAG_COLOUR = "#7b3294"  # fails the days check (as the tables' purple cells)
 OUTCOME_ORDER = [
     "booked_into_detention", "transferred", "case_closed", "lifted",
     "declined_by_lea", "prosecutorial_discretion", "early_release",
@@ -64,14 +65,26 @@ def _year_axis(ax, step: int = 1) -> None:
     ax.xaxis.set_major_formatter(FormatStrFormatter("%d"))
 
 
-def texas_statewide(monthly: pd.DataFrame) -> Markup:
-    """Inmates held per month (reporting counties), over the counties reporting."""
+def texas_statewide(monthly: pd.DataFrame, flagged: pd.Series,
+                    flag_min: int = 10) -> Markup:
+    """Inmates held per month (reporting counties), over the counties reporting.
+
+    ``flagged`` counts, per period, the county-months failing the days check;
+    months with at least ``flag_min`` of them are marked, since their totals
+    include counts that cannot be right.
+    """
     figure = Figure(figsize=(10, 5))
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     dates = _dates(monthly["period"])
     # NaN where no county reported, so the line breaks instead of dropping to 0.
     inmates = monthly["inmates"].where(monthly["counties_reporting"] > 0)
     top.plot(dates, inmates, marker=".", color="#2166ac")
+    marked = monthly["period"].map(flagged).fillna(0).to_numpy() >= flag_min
+    if marked.any():
+        top.plot(dates[marked], inmates.to_numpy()[marked], "o", mfc="none",
+                 mec=FLAG_COLOUR, ms=10, mew=1.5,
+                 label=f"{flag_min} or more county-months fail the days check")
+        top.legend(loc="lower left", fontsize=8, frameon=False)
     top.set_ylabel("inmates held on detainers\n(sum over reporting counties)")
     top.set_title("Texas county jails: inmates held on ICE detainers per month")
     top.set_ylim(bottom=0)
@@ -88,13 +101,21 @@ def texas_statewide(monthly: pd.DataFrame) -> Markup:
                   "with the number of counties reporting each month below it.")
 
 
-def texas_top_counties(frame: pd.DataFrame, counties: list[str]) -> Markup:
-    """Small multiples: monthly inmates held in each named county, gaps kept."""
+def texas_top_counties(frame: pd.DataFrame, counties: list[str],
+                       flagged: pd.Series) -> Markup:
+    """Small multiples: monthly inmates held in each named county, gaps kept.
+
+    ``flagged`` (boolean, aligned with ``frame``) marks county-months failing
+    the days check; they are circled.
+    """
     figure = Figure(figsize=(10, 6.5))
     axes = figure.subplots(3, 4, sharex=True).ravel()
     for ax, county in zip(axes, counties):
         rows = frame[frame["county_name"] == county].sort_values("period")
         ax.plot(_dates(rows["period"]), rows["inmates"], color="#2166ac", lw=1)
+        bad = rows[flagged.loc[rows.index]]
+        ax.plot(_dates(bad["period"]), bad["inmates"], "o", mfc="none",
+                mec=FLAG_COLOUR, ms=5)
         ax.set_title(county.removesuffix(" County"), fontsize=9)
         ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=7)
@@ -103,7 +124,8 @@ def texas_top_counties(frame: pd.DataFrame, counties: list[str]) -> Markup:
     for ax in axes[len(counties):]:
         ax.set_visible(False)
     figure.suptitle("Inmates held on detainers per month, the 12 counties with the "
-                    "most inmate-months (own scales)", fontsize=10)
+                    "most inmate-months (own scales; circled: fails the days "
+                    "check)", fontsize=10)
     # Fixed spacing: tight_layout over 12 axes is slow and gains little here.
     figure.subplots_adjust(left=0.05, right=0.99, bottom=0.05, top=0.91,
                            hspace=0.35, wspace=0.3)

@@ -27,6 +27,8 @@ TOP_COUNTIES = 12
 # No month has more days: more inmate-days than 31 per inmate held means at
 # least one of the two reported numbers is wrong.
 MAX_DAYS = 31
+# The statewide figure circles months with at least this many such counties.
+FLAG_MONTH = 10
 
 
 def county_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -85,9 +87,9 @@ def _county_table(summary: pd.DataFrame, years: list[int], months_in_year) -> Ta
         Column("last_month", "Last month reported", "text"),
     ]
     columns += [
-        Column(f"mean_{y}", f"Mean held per month {y}"
+        Column(f"mean_{y}", f"{y} mean per month"
                + ("" if months_in_year[y] == 12 else f" ({months_in_year[y]} mo.)"),
-               "float1", note=f"mean over the reported months of {y}")
+               "float1", note=f"inmates held, mean over the reported months of {y}")
         for y in years
     ]
     columns.append(Column("trend", "Trend (monthly, own scale; gaps = not "
@@ -177,6 +179,16 @@ def _statewide_table(monthly: pd.DataFrame, n_counties: int) -> Table:
              "months with the 'Counties reporting' column beside it.")
 
 
+def _worst(failing: pd.DataFrame) -> dict | None:
+    """The failing county-month with the most inmate-days, to quote on the page."""
+    if failing.empty:
+        return None
+    row = failing.sort_values(["inmate_days", "county_fips"],
+                              ascending=[False, True]).iloc[0]
+    return {"county": row["county_name"], "month": month_label(row["period"]),
+            "inmates": int(row["inmates"]), "days": int(row["inmate_days"])}
+
+
 def texas_section(panel: Panel) -> Section:
     """Tables, figures and headline numbers of the Texas part of the page."""
     frame = panel.frame
@@ -229,8 +241,9 @@ def texas_section(panel: Panel) -> Section:
             "days_check": _implausible_table(frame),
         },
         figures={
-            "statewide": figures.texas_statewide(monthly),
-            "top": figures.texas_top_counties(frame, top),
+            "statewide": figures.texas_statewide(
+                monthly, failing.groupby("period").size(), FLAG_MONTH),
+            "top": figures.texas_top_counties(frame, top, implausible(frame)),
             "coverage": figures.texas_coverage(frame, order),
         },
         facts={
@@ -245,6 +258,8 @@ def texas_section(panel: Panel) -> Section:
                                        > len(missing_months)).sum()),
             "no_cost": no_cost,
             "max_days": MAX_DAYS,
+            "flag_month": FLAG_MONTH,
+            "days_example": _worst(failing),
             "days_check_months": [(month_label(p), int(n)) for p, n in
                                   failing_months.head(3).items()],
         },
