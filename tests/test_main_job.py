@@ -29,7 +29,8 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
     env = {**os.environ, "ANALYSIS_ROOT": str(root), "MPLBACKEND": "Agg"}
 
     def run_main_job():
-        for module in ["analysis.build", "analysis.evaluate", "analysis.report"]:
+        for module in ["analysis.build", "analysis.evaluate", "analysis.report",
+                       "analysis.dashboard"]:
             run = subprocess.run(
                 [sys.executable, "-m", module], env=env, capture_output=True,
                 text=True,
@@ -54,3 +55,4 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
         # Figures are embedded in the report, not only written to figures/.
         assert "data:image/png;base64" in text, html
     assert len(list((root / "figures").glob("*.png"))) >= 6
+    assert (root / "reports" / "compliance_dashboard.html").stat().st_size > 100_000
