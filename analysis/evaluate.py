@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-import tomllib
 import warnings
 from importlib import metadata
 
 import pandas as pd
 
-from analysis import paths
 from analysis.errors import AnalysisWarning
 from analysis.evaluations import descriptive
 from analysis.evaluations.secure_communities import (
@@ -25,6 +23,7 @@ from analysis.evaluations.secure_communities import (
     prepare_sample,
 )
 from analysis.io import read_panel
+from analysis.plans import load_plan
 from analysis.store import save_result
 
 SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
@@ -33,12 +32,8 @@ PACKAGES = ["numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotl
 
 
 def read_plan(name: str) -> dict:
-    """Read ``plans/<name>.toml``."""
-    path = paths.project_root() / "plans" / f"{name}.toml"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: analysis plan not found.")
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+    """Read ``plans/<name>.toml``, checked against the plan schema."""
+    return load_plan(name)
 
 
 def environment() -> dict:
