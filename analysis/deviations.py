@@ -27,12 +27,13 @@ from analysis.store import list_results, load_result
 
 __all__ = ["STEP_RESULTS", "deviations"]
 
-# Step -> saved result name ({primary} is the primary outcome; a name with a
-# colon is "<evaluation>:<name>" in another results folder).
+# Step -> saved result name(s), any of which shows the step was run
+# ({primary} is the primary outcome; a name with a colon is
+# "<evaluation>:<name>" in another results folder).
 STEP_RESULTS = {
     "event_study": "{primary}__cs_dynamic",
     "twfe": "{primary}__twfe_es",
-    "pretrend": "{primary}__twfe_pretrend",
+    "pretrend": ("{primary}__twfe_pretrend", "{primary}__cs_pretrend"),
     "bacon": "{primary}__bacon",
     "honest_did": "{primary}__honest_did",
     "specification_curve": "{primary}__specification_curve",
@@ -140,10 +141,13 @@ def deviations(
                          "" if uniform else "; ".join(bands)))
 
     for step in plan.get("required_steps", []):
-        name = STEP_RESULTS[step].format(primary=primary)
-        found = _exists(evaluation, name, folder)
+        names = STEP_RESULTS[step]
+        names = [names] if isinstance(names, str) else list(names)
+        names = [name.format(primary=primary) for name in names]
+        found = any(_exists(evaluation, name, folder) for name in names)
         rows.append(_row(f"step {step}", "run", "saved" if found else "not run",
-                         not found, "" if found else f"no saved result {name!r}"))
+                         not found, "" if found else
+                         f"no saved result {' or '.join(map(repr, names))}"))
 
     if "summary" in saved:
         used = load_result(evaluation, "summary", folder).record.get("plan", {})

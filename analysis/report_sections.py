@@ -1,0 +1,257 @@
+"""Report sections shared by the evaluation notebooks.
+
+Each function displays one section of an evaluation report (Markdown, tables
+and figures) from the plan and the saved results, so that every evaluation's
+notebook reads the same way and prints numbers through the same code
+(:mod:`analysis.report_tables`). Figures are saved with
+:func:`analysis.plots.save_figure` (byte-stable) and returned for display.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from analysis.deviations import deviations
+from analysis.io import read_panel
+from analysis.plans import load_plan, plan_table
+from analysis.plots import save_figure
+from analysis.plots.event_study import plot_event_study
+from analysis.plots.rollout import plot_rollout
+from analysis.report_tables import (
+    cohort_sizes,
+    coverage_grid,
+    literature_table,
+    plain_summary,
+    primary_estimates,
+    sources_table,
+)
+from analysis.store import list_results, load_result
+
+# Results the robustness stage writes, by section; a missing one is shown as
+# pending rather than silently left out.
+ROBUSTNESS_SECTIONS = {
+    "HonestDiD sensitivity bounds and breakdown value": "{primary}__honest_did",
+    "Specification curve": "{primary}__specification_curve",
+    "Randomization inference": "{primary}__randomization_inference",
+    "Placebo adoption dates": "{primary}__placebo",
+    "Multiple outcomes (adjusted p-values)": "multiplicity",
+}
+
+
+def _md(text: str) -> None:
+    display(Markdown(text))
+
+
+def show_plan(evaluation: str) -> pd.DataFrame:
+    """The plan file as a table."""
+    plan = load_plan(evaluation)
+    _md(f"**Plan** `plans/{evaluation}.toml` (checked against the plan schema, "
+        "`analysis.plans`):")
+    return plan_table(plan).set_index("field")
+
+
+def show_deviations(evaluation: str) -> pd.DataFrame:
+    """Every check of the saved results against the plan, deviations first."""
+    table = deviations(load_plan(evaluation))
+    flagged = table[table["deviates"]]
+    _md(f"**Deviations from the plan: {len(flagged)} of {len(table)} checks.** "
+        + ("; ".join(f"`{c}`" for c in flagged["check"]) if len(flagged) else
+           "None.") + " Each row compares what the plan fixed with what the "
+        "saved results show (`analysis.deviations`).")
+    return table.sort_values("deviates", ascending=False, kind="stable").set_index(
+        "check")
+
+
+def show_summary(evaluation: str) -> pd.DataFrame:
+    """Plain-words summary and the primary estimates with MDE and bounds."""
+    _md(plain_summary(evaluation))
+    return primary_estimates(evaluation).set_index("estimator").round(4)
+
+
+def show_rollout(evaluation: str, figure_name: str, title: str) -> plt.Figure:
+    """Rollout heat map of the primary estimation sample, and cohort sizes."""
+    plan = load_result(evaluation, "summary").record["plan"]
+    sample = load_result(evaluation, f"{plan['primary']}__sample").tidy()
+    time = "quarter" if plan.get("period") == "quarter" else "year"
+    figure, ax = plt.subplots(figsize=(8, 6))
+    fmt = (lambda q: f"{q // 4}Q{q % 4 + 1}") if time == "quarter" else None
+    plot_rollout(sample, unit_col="unit", period_col=time, gname_col="cohort",
+                 ax=ax, title=title, period_format=fmt)
+    figure.tight_layout()
+    save_figure(figure, figure_name)
+    display(cohort_sizes(evaluation).set_index("cohort"))
+    return figure
+
+
+def show_data(evaluation: str, label_col: str | None = None) -> None:
+    """Sources with hashes, a unit x year coverage grid, and the audit ledger."""
+    plan = load_result(evaluation, "summary").record["plan"]
+    _md("**Sources.** Every raw file behind the estimates, with the sha256 the "
+        "estimates were computed from and whether it matches the manifest.")
+    display(sources_table(evaluation).set_index("file"))
+
+    sample = load_result(evaluation, f"{plan['primary']}__sample")
+    if plan.get("period", "year") == "year":
+        _md(f"**Coverage of the primary outcome** (`{plan['primary']}`), "
+            f"{plan['first_year']}-{plan['last_year']}: `ok` usable, `partial` "
+            "fewer than 12 months reported, `missing` no positive rate; "
+            "`in_sample` says whether the unit entered the balanced sample.")
+        panel = read_panel(plan["panel"]).frame
+        grid = coverage_grid(panel, plan, set(sample.tidy()["unit"]), label_col)
+        with pd.option_context("display.max_rows", 200):
+            display(grid)
+    _md("**Audit ledger** of the primary estimation sample: every row removed "
+        "or recoded on the way from the panel, with the reason.")
+    ledger = pd.DataFrame(sample.record["ledger"])
+    display(ledger[["step", "action", "reason", "rows_in", "rows_out",
+                    "rows_affected", "examples"]])
+
+
+def event_study_figure(evaluation: str, figure_name: str) -> plt.Figure:
+    """Robust event study beside TWFE for every outcome of the plan."""
+    plan = load_result(evaluation, "summary").record["plan"]
+    outcomes = plan["outcomes"]
+    figure, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 5.5),
+                                squeeze=False)
+    for ax, (outcome, label) in zip(axes[0], outcomes.items()):
+        results = [load_result(evaluation, f"{outcome}__cs_dynamic")]
+        if f"{outcome}__twfe_es" in list_results(evaluation):
+            results.append(load_result(evaluation, f"{outcome}__twfe_es"))
+        plot_event_study(results, ax=ax, title=label)
+    figure.tight_layout()
+    save_figure(figure, figure_name)
+    return figure
+
+
+def overall_table(evaluation: str) -> pd.DataFrame:
+    """Overall effects of every outcome and estimator (the saved summary)."""
+    table = load_result(evaluation, "summary").tidy()
+    return table.set_index(["outcome", "estimator"]).drop(
+        columns=[c for c in ["label"] if c in table]).round(4)
+
+
+def show_diagnostics(evaluation: str) -> None:
+    """Goodman-Bacon weights and the pre-trend tests of the primary outcome."""
+    plan = load_result(evaluation, "summary").record["plan"]
+    primary = plan["primary"]
+    bacon = load_result(evaluation, f"{primary}__bacon")
+    comparisons = bacon.tidy()
+    weight = float(bacon.record["forbidden_weight"])
+    _md(f"**Goodman-Bacon decomposition** of the static TWFE estimate "
+        f"({bacon.record['twfe_estimate']:.4f}): {weight:.1%} of its weight is on "
+        "comparisons that use already-treated units as controls (problematic when "
+        "effects change over time).")
+    if "type" in comparisons:
+        by_type = comparisons.assign(
+            product=comparisons["weight"] * comparisons["estimate"]).groupby(
+            "type").agg(comparisons=("weight", "size"), weight=("weight", "sum"),
+                        product=("product", "sum"))
+        # The weighted mean of each type's 2x2 estimates.
+        by_type["estimate"] = by_type.pop("product") / by_type["weight"]
+        display(by_type.round(4))
+    pretrend = load_result(evaluation, f"{primary}__twfe_pretrend")
+    _md(f"**Pre-trend test (TWFE leads):** `{pretrend.record['summary']}`. "
+        "A test that does not reject is weak evidence of parallel trends when "
+        "the pre-period estimates are imprecise: their intervals are in the "
+        "event-study figure, and the power of the test is part of the pending "
+        "robustness results below.")
+
+
+def show_robustness(evaluation: str) -> None:
+    """The robustness stage's saved results, or a clear 'pending' note each."""
+    plan = load_result(evaluation, "summary").record["plan"]
+    saved = set(list_results(evaluation))
+    for title, pattern in ROBUSTNESS_SECTIONS.items():
+        name = pattern.format(primary=plan["primary"])
+        if name in saved:
+            result = load_result(evaluation, name)
+            _md(f"**{title}** (`results/{evaluation}/{name}`)")
+            display(result.tidy().round(4))
+        else:
+            _md(f"**{title}: pending.** The result `{name}` has not been computed "
+                "in this build (the robustness stage, `analysis.robustness`, has "
+                "not been merged yet); the deviation table above flags the step "
+                "as not run.")
+
+
+def show_literature(evaluation: str) -> pd.DataFrame:
+    """Published estimates with citations, and this report's primary estimate."""
+    table = literature_table()
+    mine = primary_estimates(evaluation).iloc[0]
+    plan = load_result(evaluation, "summary").record["plan"]
+    own = pd.DataFrame([{
+        "study": f"This report ({evaluation})", "design": mine["estimator"],
+        "outcome": plan["outcomes"][plan["primary"]], "estimate": mine["att"],
+        "se": mine["se"], "note": f"{int(mine['units'])} units, "
+        f"{plan['first_year']}-{plan['last_year']} planned window",
+        "source": f"results/{evaluation}/{plan['primary']}__cs_simple.json"}])
+    return pd.concat([table, own], ignore_index=True).set_index("study")
+
+
+def show_reproducibility(evaluation: str) -> None:
+    """Package versions, seeds, draws, raw hashes."""
+    record = load_result(evaluation, "summary").record
+    plan = record["plan"]
+    _md(f"Seed {plan['seed']}, {plan['n_boot']} bootstrap draws (from the plan). "
+        "Package versions when the estimates were computed:")
+    display(pd.Series(record["environment"], name="version").to_frame())
+    display(pd.Series(record["raw_sha256"], name="sha256").to_frame())
+
+
+FIRST_STAGE = "sc_first_stage_pa"
+
+
+def first_stage_figure(figure_name: str) -> plt.Figure:
+    """Detainer rates by activation cohort, and the first-stage event study."""
+    series = load_result(FIRST_STAGE, "cohort_series").tidy()
+    dynamic = load_result(FIRST_STAGE, "detainers_per_100k__cs_dynamic")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    for cohort, rows in series.groupby("cohort"):
+        label = (f"activated {rows['cohort_label'].iloc[0]} "
+                 f"({int(rows['counties'].iloc[0])} counties)")
+        line = left.plot(rows["quarter"], rows["mean_rate"], marker=".",
+                         label=label)[0]
+        if cohort <= series["quarter"].max():
+            left.axvline(cohort, color=line.get_color(), linestyle=":")
+    ticks = sorted(series["quarter"].unique())[::4]
+    left.set_xticks(ticks, [f"{q // 4}Q{q % 4 + 1}" for q in ticks], rotation=45)
+    left.set_ylabel("mean detainers per 100,000 residents per quarter")
+    left.set_title("Pennsylvania local custody: detainers by activation cohort")
+    left.legend(fontsize=8)
+    plot_event_study([dynamic], ax=right, title="First-stage event study "
+                     "(quarters since activation)")
+    right.set_ylabel("change in detainers per 100,000 per quarter")
+    figure.tight_layout()
+    save_figure(figure, figure_name)
+    return figure
+
+
+def show_first_stage(figure_name: str = "first_stage_pa_detainers") -> None:
+    """The Pennsylvania first stage: numbers, figure, plan checks, in words."""
+    summary = load_result(FIRST_STAGE, "summary").tidy()
+    robust, poisson = summary.iloc[0], summary.iloc[1]
+    cohorts = cohort_sizes(FIRST_STAGE)
+    treated = cohorts.loc[cohorts["role"] == "treated", "units"].sum()
+    pre_p = robust["pretrend_p"]
+    pre_text = "p < 0.001" if pre_p < 0.001 else f"p = {pre_p:.3f}"
+    direction = "fell" if robust["ci_upper"] < 0 else (
+        "rose" if robust["ci_lower"] > 0 else "did not change detectably")
+    _md(
+        f"Relative to the not-yet-activated counties, detainers issued to local "
+        f"custody in the {treated} early-activated counties {direction}: "
+        f"{robust['att']:+.2f} per 100,000 residents per quarter (95% interval "
+        f"{robust['ci_lower']:+.2f} to {robust['ci_upper']:+.2f}); on the count "
+        f"scale (Poisson ETWFE) {100 * poisson['att']:+.1f}% (95% interval "
+        f"{100 * poisson['ci_lower']:+.1f}% to {100 * poisson['ci_upper']:+.1f}%). "
+        f"The joint test of the pre-activation estimates rejects ({pre_text}), so "
+        "the early counties were already on a different path before activation, "
+        "and with only "
+        f"{treated} treated counties this comparison cannot carry a causal "
+        "first stage. **The Pennsylvania data do not show that activation raised "
+        "detainers issued to local custody; they cannot show that it did not.**")
+    first_stage_figure(figure_name)
+    display(summary.set_index("estimator").round(4))
+    display(cohorts.set_index("cohort").rename(
+        index=lambda q: f"{q // 4}Q{q % 4 + 1}"))
