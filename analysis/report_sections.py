@@ -125,6 +125,19 @@ def event_study_figure(evaluation: str, figure_name: str) -> plt.Figure:
     return figure
 
 
+def event_time_table(evaluation: str) -> pd.DataFrame:
+    """Primary event study by event time: pointwise interval and uniform band."""
+    plan = load_result(evaluation, "summary").record["plan"]
+    dynamic = load_result(evaluation, f"{plan['primary']}__cs_dynamic")
+    table = dynamic.tidy().rename(columns={
+        "ci_lower": "pointwise_lower", "ci_upper": "pointwise_upper",
+        "band_lower": "uniform_lower", "band_upper": "uniform_upper"})
+    _md(f"`{plan['primary']}`, {dynamic.label}: {1 - plan['alpha']:.0%} pointwise "
+        f"intervals and {dynamic.band} bands (sup-t, {plan['n_boot']} bootstrap "
+        f"draws, seed {plan['seed']}) by event time.")
+    return table.set_index("event_time").round(4)
+
+
 def overall_table(evaluation: str) -> pd.DataFrame:
     """Overall effects of every outcome and estimator (the saved summary)."""
     table = load_result(evaluation, "summary").tidy()

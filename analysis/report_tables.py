@@ -30,7 +30,9 @@ def _percent(value: float) -> float:
     return log_to_percent(value) if math.isfinite(value) else float("nan")
 
 
-def primary_estimates(evaluation: str, folder: Path | str | None = None) -> pd.DataFrame:
+def primary_estimates(
+    evaluation: str, folder: Path | str | None = None
+) -> pd.DataFrame:
     """The primary outcome's overall effect by estimator, with what it rules out.
 
     Columns: ``estimator``, ``att``, ``se``, ``ci_lower``, ``ci_upper``
@@ -82,8 +84,9 @@ def plain_summary(evaluation: str, folder: Path | str | None = None) -> str:
     label = label[0].lower() + label[1:] if label[1:2].islower() else label
     level = f"{1 - plan['alpha']:.0%}"
     if plan["transform"] == "log_rate":
-        change = (f"{row['att_pct']:+.1f}% ({level} interval {row['ci_lower_pct']:+.1f}% "
-                  f"to {row['ci_upper_pct']:+.1f}%; {row['att']:+.3f} log points, "
+        change = (f"{row['att_pct']:+.1f}% ({level} interval "
+                  f"{row['ci_lower_pct']:+.1f}% to {row['ci_upper_pct']:+.1f}%; "
+                  f"{row['att']:+.3f} log points, "
                   f"se {row['se']:.3f})")
         bound = (f"changes larger than {row['equivalence_bound']:.3f} log points "
                  f"(about {row['equivalence_bound_pct']:.1f}% up, "

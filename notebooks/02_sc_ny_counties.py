@@ -118,6 +118,9 @@ sections.show_deviations("sc_first_stage_pa")
 # %%
 sections.event_study_figure(EVALUATION, "event_study_sc_ny_counties");
 
+# %%
+sections.event_time_table(EVALUATION)
+
 # %% [markdown]
 # Overall effects of every outcome and estimator (`pretrend_p`: joint Wald
 # test that all pre-period estimates are zero).

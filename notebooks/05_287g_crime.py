@@ -102,6 +102,9 @@ sections.show_data(EVALUATION, label_col="department_name")
 sections.event_study_figure(EVALUATION, "event_study_287g_large_agencies");
 
 # %%
+sections.event_time_table(EVALUATION)
+
+# %%
 sections.overall_table(EVALUATION)
 
 # %% [markdown]

@@ -39,12 +39,15 @@ __all__ = [
 
 def _check(se: float, alpha: float) -> None:
     if not (isinstance(se, (int, float)) and math.isfinite(se) and se > 0):
-        raise ValueError(f"standard error must be a positive finite number, got {se!r}.")
+        raise ValueError(
+            f"standard error must be a positive finite number, got {se!r}.")
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must lie in (0, 0.5), got {alpha!r}.")
 
 
-def minimum_detectable_effect(se: float, alpha: float = 0.05, power: float = 0.80) -> float:
+def minimum_detectable_effect(
+    se: float, alpha: float = 0.05, power: float = 0.80
+) -> float:
     """Smallest true effect detected with probability ``power`` by a two-sided test.
 
     Parameters
