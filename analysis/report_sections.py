@@ -112,7 +112,10 @@ def show_data(evaluation: str, label_col: str | None = None) -> None:
 def event_study_figure(evaluation: str, figure_name: str) -> plt.Figure:
     """Robust event study beside TWFE for every outcome of the plan."""
     plan = load_result(evaluation, "summary").record["plan"]
-    outcomes = plan["outcomes"]
+    # Saved records sort their keys: put the primary outcome first again.
+    order = [plan["primary"], *plan["secondary"]]
+    order += [o for o in plan["outcomes"] if o not in order]
+    outcomes = {outcome: plan["outcomes"][outcome] for outcome in order}
     figure, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 5.5),
                                 squeeze=False)
     for ax, (outcome, label) in zip(axes[0], outcomes.items()):
