@@ -11,6 +11,7 @@ read only saved results (``results/<evaluation>/``), never re-estimate:
   than planned (no never-treated units: the last cohort is recoded);
 - ``units``: units in the estimation sample against ``expected_units``;
 - ``outcome <name>``: each planned outcome has a saved estimate;
+- ``clustering``: errors clustered by unit have one cluster per unit;
 - ``uniform bands``: a plan with bootstrap draws got uniform bands;
 - ``step <name>``: each of ``required_steps`` has its saved result
   (:data:`STEP_RESULTS`);
@@ -131,6 +132,14 @@ def deviations(
         found = f"{outcome}__cs_simple" in saved or f"{outcome}__estimate" in saved
         rows.append(_row(f"outcome {outcome}", "estimated",
                          "estimated" if found else "not estimated", not found))
+
+    if plan["cluster"] == "unit" and f"{primary}__cs_simple" in saved and (
+            f"{primary}__sample" in saved):
+        clusters = load_result(evaluation, f"{primary}__cs_simple", folder).n_clusters
+        units = load_result(evaluation, f"{primary}__sample", folder).tidy()[
+            "unit"].nunique()
+        rows.append(_row("clustering", "by unit", f"{clusters} clusters, {units} units",
+                         clusters != units))
 
     if plan["n_boot"] > 0 and f"{primary}__cs_dynamic" in saved:
         dynamic = load_result(evaluation, f"{primary}__cs_dynamic", folder)

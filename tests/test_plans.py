@@ -142,7 +142,7 @@ def _save(folder, plan, years, units, ledger, outcomes=("y", "z"), steps=()):
     save_result("toy", "y__sample", sample, {"ledger": ledger}, folder)
     for outcome in outcomes:
         save_result("toy", f"{outcome}__cs_simple", pd.DataFrame({"att": [0.0]}),
-                    {}, folder)
+                    {"n_clusters": len(units)}, folder)
     for name in steps:
         save_result("toy", name, pd.DataFrame({"x": [1]}), {}, folder)
     save_result("toy", "summary", pd.DataFrame({"x": [1]}), {"plan": plan}, folder)
@@ -205,3 +205,12 @@ def test_real_plans_flag_the_comparison_cohort_rule():
     flags = _flags(table)
     assert flags["window"] and flags["control group"]
     assert table.set_index("check").loc["window", "actual"] == "2002-2011"
+
+
+def test_fewer_clusters_than_units_is_flagged(tmp_path):
+    plan = validate_plan(_plan())
+    _save(tmp_path, plan, range(2000, 2006), ["a", "b", "c", "d"], [])
+    save_result("toy", "y__cs_simple", pd.DataFrame({"att": [0.0]}),
+                {"n_clusters": 2}, tmp_path)
+    row = deviations(plan, folder=tmp_path).set_index("check").loc["clustering"]
+    assert row["deviates"] and row["actual"] == "2 clusters, 4 units"
