@@ -54,3 +54,9 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
         # Figures are embedded in the report, not only written to figures/.
         assert "data:image/png;base64" in text, html
     assert len(list((root / "figures").glob("*.png"))) >= 6
+    # The robustness results the reports present (sc_robustness).
+    for evaluation in ["sc_large_agencies", "sc_ny_counties"]:
+        for name in ["multiplicity", "randomization"]:
+            assert (root / "results" / evaluation / f"{name}.csv").exists()
+        assert list((root / "results" / evaluation).glob("*__spec_curve.csv"))
+        assert list((root / "results" / evaluation).glob("*__honest.csv"))
