@@ -3,6 +3,8 @@ Dask cluster for the same seed; task order; errors; silent progress."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,11 @@ def _draw(task, rng):
 
 
 def _square(task):
+    return task * task
+
+
+def _slow_square(task):
+    time.sleep(0.03)
     return task * task
 
 
@@ -120,9 +127,13 @@ def test_progress_silent_off_a_terminal(capsys):
     run_tasks(_square, range(30), n_jobs=2, description="squares")
     randomization_inference(_panel(), _cs_simple, idname="unit", gname="g",
                             n_permutations=5, seed=1, n_jobs=1)
+    att_gt(_panel(), yname="y", tname="year", idname="unit", gname="g",
+           bootstrap=True, n_boot=199, seed=1)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
 
-    # Forced on, the same call draws a bar: the check above can fail.
-    run_tasks(_square, range(30), n_jobs=1, progress=True, description="squares")
+    # Forced on, a call longer than the bar's half-second delay draws it: the
+    # check above can fail.
+    run_tasks(_slow_square, range(30), n_jobs=1, progress=True,
+              description="squares")
     assert "squares" in capsys.readouterr().err

@@ -210,6 +210,12 @@ class _SpecRun:
 def _with_weights(sample: pd.DataFrame, exposure: str) -> pd.DataFrame:
     # Population in the unit's first window year: estimators need weights
     # that are constant within a unit.
+    bad = sample[exposure].isna() | (sample[exposure] <= 0)
+    if bad.any():
+        units = sorted(sample.loc[bad, "unit"].astype(str).unique())[:5]
+        raise ValueError(f"exposure column {exposure!r} is missing or not positive "
+                         f"for units {units}; population weights and Poisson "
+                         "offsets need it in every sample row.")
     first = sample.sort_values("year").groupby("unit")[exposure].first()
     return sample.assign(**{WEIGHT_COLUMN: sample["unit"].map(first)})
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -25,7 +24,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 import cloudpickle
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
+
+from analysis.progress import progress_bar
 
 __all__ = ["TaskError", "available_cores", "progress_bar", "run_tasks", "task_seeds"]
 
@@ -63,24 +63,6 @@ def task_seeds(seed, n_tasks: int) -> list[np.random.SeedSequence] | None:
     sequence = seed if isinstance(seed, np.random.SeedSequence) else (
         np.random.SeedSequence(_checked_seed(seed)))
     return sequence.spawn(n_tasks)
-
-
-def progress_bar(total: int, description: str = "", progress: bool | None = None):
-    """A tqdm bar on stderr; ``progress=None`` shows it only on a terminal.
-
-    Parameters
-    ----------
-    total
-        Number of steps.
-    description
-        Text before the bar.
-    progress
-        True always shows the bar, False never, None (default) only when
-        stderr is a terminal, so logs and notebooks stay clean.
-    """
-    disable = None if progress is None else not progress
-    return tqdm(total=total, desc=description or None, disable=disable,
-                file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
 def run_tasks(
@@ -242,6 +224,11 @@ def _run_processes(function, tasks, seeds, workers, progress, description,
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 position = pending.pop(future)
+                if future.exception() is not None:
+                    # Fail fast: chunks not started yet are not run.
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()
                 results[position] = future.result()
                 bar.update(len(chunks[position]))
     return [result for chunk in results for result in chunk]
