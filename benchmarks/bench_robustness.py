@@ -58,7 +58,7 @@ def main(argv=None):
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     client = Client(cluster)
     backends = {"serial": dict(n_jobs=1), "local processes (2)": dict(n_jobs=2),
                 "dask LocalCluster (2 processes)": dict(scheduler=client)}

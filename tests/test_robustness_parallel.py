@@ -30,7 +30,7 @@ def _slow_square(task):
 def dask_client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                       processes=False, dashboard_address=None)
+                                       processes=False, dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -137,3 +137,20 @@ def test_progress_silent_off_a_terminal(capsys):
     run_tasks(_slow_square, range(30), n_jobs=1, progress=True,
               description="squares")
     assert "squares" in capsys.readouterr().err
+
+
+def test_dask_worker_processes_receive_closures():
+    # Worker processes get the function and data pickled (cloudpickle), as a
+    # remote cluster would.
+    distributed = pytest.importorskip("distributed")
+    panel = _panel()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        remote = randomization_inference(panel, _cs_simple, idname="unit",
+                                         gname="g", n_permutations=8, seed=5,
+                                         scheduler=client, progress=False)
+    serial = randomization_inference(panel, _cs_simple, idname="unit", gname="g",
+                                     n_permutations=8, seed=5, n_jobs=1,
+                                     progress=False)
+    np.testing.assert_array_equal(remote.draws.to_numpy(), serial.draws.to_numpy())
