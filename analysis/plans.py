@@ -101,6 +101,8 @@ FIELDS: tuple[Field, ...] = (
           "many treated units with pre and post data"),
     Field("candidate_panels", list, False, "panels counted for treated units"),
     Field("notes", str, False, "anything else fixed in advance"),
+    Field("robustness", dict, False, "robustness, placebo and multiplicity "
+          "choices (read by analysis.evaluations.sc_robustness)"),
 )
 _BY_NAME = {field.name: field for field in FIELDS}
 

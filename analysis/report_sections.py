@@ -29,16 +29,6 @@ from analysis.report_tables import (
 )
 from analysis.store import list_results, load_result
 
-# Results the robustness stage writes, by section; a missing one is shown as
-# pending rather than silently left out.
-ROBUSTNESS_SECTIONS = {
-    "HonestDiD sensitivity bounds and breakdown value": "{primary}__honest_did",
-    "Specification curve": "{primary}__specification_curve",
-    "Randomization inference": "{primary}__randomization_inference",
-    "Placebo adoption dates": "{primary}__placebo",
-    "Multiple outcomes (adjusted p-values)": "multiplicity",
-}
-
 
 def _md(text: str) -> None:
     display(Markdown(text))
@@ -67,6 +57,25 @@ def show_deviations(evaluation: str) -> pd.DataFrame:
 def show_summary(evaluation: str) -> pd.DataFrame:
     """Plain-words summary and the primary estimates with MDE and bounds."""
     _md(plain_summary(evaluation))
+    plan = load_result(evaluation, "summary").record["plan"]
+    saved = set(list_results(evaluation))
+    notes = []
+    if "multiplicity" in saved:
+        table = load_result(evaluation, "multiplicity").tidy().set_index("outcome")
+        row = table.loc[plan["primary"]]
+        notes.append(f"randomization-inference p-value {row['p_randomization']:.3f} "
+                     f"(Holm-adjusted over the plan's {len(table)} outcomes "
+                     f"{row['p_randomization_holm']:.3f}; analytic p "
+                     f"{row['p_analytic']:.3f}, Holm {row['p_analytic_holm']:.3f})")
+    if f"{plan['primary']}__spec_curve" in saved:
+        summary = load_result(evaluation, f"{plan['primary']}__spec_curve").record[
+            "summary"]
+        notes.append(f"across {summary['n_estimated']} specifications the estimate "
+                     f"ranges from {summary['min']:+.3f} to {summary['max']:+.3f} "
+                     f"(median {summary['median']:+.3f})")
+    if notes:
+        _md("**Robustness in brief:** " + "; ".join(notes)
+            + " (details in the robustness section).")
     return primary_estimates(evaluation).set_index("estimator").round(4)
 
 
@@ -148,17 +157,26 @@ def overall_table(evaluation: str) -> pd.DataFrame:
         columns=[c for c in ["label"] if c in table]).round(4)
 
 
+def _pending(title: str, name: str, evaluation: str) -> None:
+    _md(f"**{title}: pending.** The result `{name}` is not among the saved "
+        f"results of `{evaluation}` (the robustness stage, "
+        "`analysis.evaluations.sc_robustness`, did not run for this plan); the "
+        "deviation table above flags the step if the plan requires it.")
+
+
 def show_diagnostics(evaluation: str) -> None:
-    """Goodman-Bacon weights and the pre-trend tests of the primary outcome."""
+    """Goodman-Bacon weights, pre-trend tests with their power, HonestDiD."""
     plan = load_result(evaluation, "summary").record["plan"]
     primary = plan["primary"]
+    saved = set(list_results(evaluation))
     bacon = load_result(evaluation, f"{primary}__bacon")
     comparisons = bacon.tidy()
     weight = float(bacon.record["forbidden_weight"])
     _md(f"**Goodman-Bacon decomposition** of the static TWFE estimate "
         f"({bacon.record['twfe_estimate']:.4f}): {weight:.1%} of its weight is on "
         "comparisons that use already-treated units as controls (problematic when "
-        "effects change over time).")
+        "effects change over time). By comparison type (estimate: weighted mean "
+        "of the 2x2 estimates):")
     if "type" in comparisons:
         by_type = comparisons.assign(
             product=comparisons["weight"] * comparisons["estimate"]).groupby(
@@ -167,29 +185,107 @@ def show_diagnostics(evaluation: str) -> None:
         # The weighted mean of each type's 2x2 estimates.
         by_type["estimate"] = by_type.pop("product") / by_type["weight"]
         display(by_type.round(4))
+
     pretrend = load_result(evaluation, f"{primary}__twfe_pretrend")
-    _md(f"**Pre-trend test (TWFE leads):** `{pretrend.record['summary']}`. "
-        "A test that does not reject is weak evidence of parallel trends when "
-        "the pre-period estimates are imprecise: their intervals are in the "
-        "event-study figure, and the power of the test is part of the pending "
-        "robustness results below.")
+    _md(f"**Pre-trend test (TWFE leads):** `{pretrend.record['summary']}`.")
+    name = f"{primary}__honest"
+    if name not in saved:
+        _pending("Pre-trend power and HonestDiD bounds", name, evaluation)
+        return
+    honest = load_result(evaluation, name)
+    test = honest.record["pretrend"]
+    power = pd.DataFrame(honest.record["power"])
+    slopes = ", ".join(f"{row.slope_per_year:.4f} per year with {row.power:.0%} "
+                       "probability" for row in power.itertuples())
+    _md(f"**Pre-trend test (Callaway-Sant'Anna, universal base period, event "
+        f"times {honest.record['event_window'][0]} to -2):** chi2({test['df']}) = "
+        f"{test['statistic']:.3f}, p = {test['p_value']:.3f}. **Its power:** it "
+        f"would detect a linear pre-trend of slope {slopes} (log points per "
+        "year). A test that does not reject says little about trends smaller "
+        "than these.")
+    breakdown = honest.record["breakdown"]
+    _md("**HonestDiD relative-magnitude bounds** (Rambachan and Roth) for the "
+        "mean post-activation effect: intervals that stay valid when "
+        "post-activation violations of parallel trends are up to Mbar times the "
+        "largest pre-activation one. Breakdown value: "
+        + (f"Mbar = {breakdown}" if breakdown is not None else
+           "none (the original interval already contains zero, so no Mbar is "
+           "needed to include it)") + ".")
+    display(honest.tidy().round(4))
 
 
-def show_robustness(evaluation: str) -> None:
-    """The robustness stage's saved results, or a clear 'pending' note each."""
+def show_robustness(evaluation: str, figure_name: str | None = None) -> None:
+    """Specification curve, placebo dates, randomization inference, multiplicity.
+
+    Each comes from the robustness stage's saved results; a missing one is
+    shown as pending, never silently left out.
+    """
+    from analysis.plots.spec_curve import plot_specification_curve
+
     plan = load_result(evaluation, "summary").record["plan"]
+    primary = plan["primary"]
     saved = set(list_results(evaluation))
-    for title, pattern in ROBUSTNESS_SECTIONS.items():
-        name = pattern.format(primary=plan["primary"])
-        if name in saved:
-            result = load_result(evaluation, name)
-            _md(f"**{title}** (`results/{evaluation}/{name}`)")
-            display(result.tidy().round(4))
-        else:
-            _md(f"**{title}: pending.** The result `{name}` has not been computed "
-                "in this build (the robustness stage, `analysis.robustness`, has "
-                "not been merged yet); the deviation table above flags the step "
-                "as not run.")
+
+    name = f"{primary}__spec_curve"
+    if name in saved:
+        curve = load_result(evaluation, name)
+        axes = list(curve.record["axes"])
+        order = ["estimator", "control_group", "transform", "weighting",
+                 "coverage", "first_year"]
+        axes = [a for a in order if a in axes] + [a for a in axes if a not in order]
+        summary = curve.record["summary"]
+        _md(f"**Specification curve** ({summary['n_estimated']} of "
+            f"{summary['n_specs']} specifications estimated) over "
+            + ", ".join(f"{a} ({len(curve.record['axes'][a])})" for a in axes)
+            + ". Log and Poisson estimates are log points; rate-level estimates "
+            "are divided by the treated units' mean pre-activation rate, so all "
+            "are approximate proportional changes; the planned specification is "
+            f"marked. Median {summary['median']:+.4f}, range "
+            f"{summary['min']:+.4f} to {summary['max']:+.4f}; "
+            f"{summary['share_significant_negative']:.0%} significantly negative "
+            f"and {summary['share_significant_positive']:.0%} significantly "
+            "positive at 5%.")
+        figure = plot_specification_curve(
+            curve.tidy(), axes, estimate="relative_estimate",
+            lower="relative_ci_lower", upper="relative_ci_upper",
+            ylabel="Approx. proportional effect", title=f"{evaluation}: {primary}",
+            caption="95% pointwise intervals, each estimator's own inference.")
+        save_figure(figure, figure_name or f"spec_curve_{evaluation}")
+        display(figure)
+        plt.close(figure)
+    else:
+        _pending("Specification curve", name, evaluation)
+
+    name = f"{primary}__placebo"
+    if name in saved:
+        _md("**Placebo activation dates:** every cohort moved earlier by the "
+            "plan's shifts, on pre-activation years only; a clearly non-zero "
+            "estimate would signal diverging trends before activation.")
+        table = load_result(evaluation, name).tidy()
+        display(table[["shift", "estimate", "se", "ci_lower", "ci_upper",
+                       "p_value", "rows", "treated_units"]].set_index("shift")
+                .round(4))
+    else:
+        _pending("Placebo activation dates", name, evaluation)
+
+    if "randomization" in saved:
+        result = load_result(evaluation, "randomization")
+        _md("**Randomization inference:** the observed activation cohorts are "
+            "re-assigned across units (cohort sizes kept) and the primary "
+            f"estimator re-run on every outcome. p-value: "
+            f"{result.record['convention']}.")
+        display(result.tidy().set_index("statistic").round(4))
+    else:
+        _pending("Randomization inference", "randomization", evaluation)
+
+    if "multiplicity" in saved:
+        result = load_result(evaluation, "multiplicity")
+        _md(f"**Multiple outcomes** (plan: `{plan['multiplicity']}`): "
+            f"{result.record['method']}.")
+        display(result.tidy().set_index("outcome").round(4))
+    else:
+        _pending("Multiple outcomes (adjusted p-values)", "multiplicity",
+                 evaluation)
 
 
 def show_literature(evaluation: str) -> pd.DataFrame:

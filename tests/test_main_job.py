@@ -55,7 +55,7 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path, monkeypa
         assert "Traceback" not in text, html
         # Figures are embedded in the report, not only written to figures/.
         assert "data:image/png;base64" in text, html
-    assert len(list((root / "figures").glob("*.png"))) >= 11
+    assert len(list((root / "figures").glob("*.png"))) >= 13
 
     # The numbers the reports print are the numbers the estimators return:
     # the summary table's primary estimate is the saved result object's value,
@@ -78,4 +78,9 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path, monkeypa
                        alpha=plan["alpha"]).aggregate("simple", na_rm=True)
         assert abs(again.overall_att - saved.overall_att) < 1e-12, evaluation
         assert abs(again.overall_se - saved.overall_se) < 1e-12, evaluation
-
+    # The robustness results the reports present (sc_robustness).
+    for evaluation in ["sc_large_agencies", "sc_ny_counties"]:
+        for name in ["multiplicity", "randomization"]:
+            assert (root / "results" / evaluation / f"{name}.csv").exists()
+        assert list((root / "results" / evaluation).glob("*__spec_curve.csv"))
+        assert list((root / "results" / evaluation).glob("*__honest.csv"))
