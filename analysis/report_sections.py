@@ -299,6 +299,22 @@ def show_literature(evaluation: str) -> pd.DataFrame:
         "se": mine["se"], "note": f"{int(mine['units'])} units, "
         f"{plan['first_year']}-{plan['last_year']} planned window",
         "source": f"results/{evaluation}/{plan['primary']}__cs_simple.json"}])
+    if plan["transform"] == "log_rate":
+        comparable = table[table["outcome"].str.startswith("Log")
+                           & table["estimate"].notna()]
+        lines = []
+        for row in comparable.itertuples():
+            inside = mine["ci_lower"] <= row.estimate <= mine["ci_upper"]
+            lines.append(
+                f"{row.study}'s {row.estimate:+.3f} (se {row.se:.3f}, "
+                f"{row.outcome.lower()}) lies {'inside' if inside else 'outside'} "
+                f"this report's 95% interval [{mine['ci_lower']:+.3f}, "
+                f"{mine['ci_upper']:+.3f}] for {plan['outcomes'][plan['primary']]}")
+        if lines:
+            _md("**Numbers on the same (log) scale:** " + "; ".join(lines)
+                + ". The outcomes differ (all offenses in all counties there, "
+                "this report's outcome and units here), so agreement is of size "
+                "and direction only.")
     return pd.concat([table, own], ignore_index=True).set_index("study")
 
 
