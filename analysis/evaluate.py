@@ -8,37 +8,37 @@ report notebooks read only these files: they never re-estimate.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import time
-import tomllib
 import warnings
 from importlib import metadata
 
 import pandas as pd
 
-from analysis import paths
 from analysis.errors import AnalysisWarning
-from analysis.evaluations import descriptive
+from analysis.evaluations import descriptive, first_stage, g287
+from analysis.evaluations.sc_robustness import save_robustness
 from analysis.evaluations.secure_communities import (
     SCDesign,
     estimate,
     prepare_sample,
 )
 from analysis.io import read_panel
+from analysis.manifest import source_hashes
+from analysis.plans import load_plan
 from analysis.store import save_result
 
 SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
+FIRST_STAGE_PLAN = "sc_first_stage_pa"
+G287_PLAN = "g287_large_agencies"
 PACKAGES = ["numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotlib",
             "pyarrow", "pandera"]
 
 
 def read_plan(name: str) -> dict:
-    """Read ``plans/<name>.toml``."""
-    path = paths.project_root() / "plans" / f"{name}.toml"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: analysis plan not found.")
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+    """Read ``plans/<name>.toml``, checked against the plan schema."""
+    return load_plan(name)
 
 
 def environment() -> dict:
@@ -67,8 +67,16 @@ def _record(result, **extra) -> dict:
     return record
 
 
-def run_sc(plan: dict) -> pd.DataFrame:
-    """Run one Secure Communities plan for each of its outcomes; save everything."""
+def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
+           progress: bool | None = None) -> pd.DataFrame:
+    """Run one Secure Communities plan for each of its outcomes; save everything.
+
+    Besides the estimates, saves the plan's robustness, placebo, sensitivity
+    and multiplicity results (names listed in
+    :func:`analysis.evaluations.sc_robustness.save_robustness`); ``scheduler``,
+    ``n_jobs`` and ``progress`` go to the parallel runner
+    (:func:`analysis.robustness.run_tasks`).
+    """
     design = SCDesign(
         name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
         first_year=plan["first_year"], last_year=plan["last_year"],
@@ -81,12 +89,14 @@ def run_sc(plan: dict) -> pd.DataFrame:
     regimes = read_panel(plan["regime"])
     provenance = {**panel.raw_sha256, **regimes.raw_sha256}
     rows = []
+    samples, estimates = {}, {}
 
     for outcome, label in design.outcomes.items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AnalysisWarning)
             sample, ledger = prepare_sample(panel, regimes, design, outcome)
             results = estimate(sample, design, outcome)
+        samples[outcome], estimates[outcome] = sample, results
         common = {
             "plan": plan, "outcome": outcome, "outcome_label": label,
             "raw_sha256": provenance, "warnings": [str(w.message) for w in caught],
@@ -128,8 +138,149 @@ def run_sc(plan: dict) -> pd.DataFrame:
              "units": sample["unit"].nunique(), "years": sample["year"].nunique(),
              "pretrend_p": pretrend.pvalue},
         ]
+    save_robustness(plan, design, panel, regimes, samples, estimates, provenance,
+                    save=functools.partial(save_result, design.name),
+                    scheduler=scheduler, n_jobs=n_jobs, progress=progress)
     summary = pd.DataFrame(rows)
     save_result(design.name, "summary", summary,
+                {"plan": plan, "raw_sha256": provenance, "environment": environment()})
+    return summary
+
+
+def run_first_stage(plan: dict) -> pd.DataFrame:
+    """Detainers issued to Pennsylvania local custody around SC activation."""
+    from analysis.sources import census
+
+    panel = read_panel(plan["panel"])
+    regimes = read_panel(plan["regime"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnalysisWarning)
+        population = census.load_census_counties()
+        sample, ledger = first_stage.prepare_sample(panel, regimes, population, plan)
+        results = first_stage.estimate(sample, plan)
+    provenance = {**panel.raw_sha256, **regimes.raw_sha256,
+                  **source_hashes(census.SOURCE)}
+    poisson = results["poisson"]
+    common = {"plan": plan, "outcome": plan["primary"],
+              "outcome_label": plan["outcomes"][plan["primary"]],
+              "raw_sha256": provenance, "warnings": [str(w.message) for w in caught]}
+    prefix = f"{plan['primary']}__"
+    ledger_rows = ledger.to_frame().to_dict("records")
+    poisson_rows = poisson.ledger.to_frame().to_dict("records")
+    save_result(plan["name"], prefix + "sample", sample,
+                {**common, "ledger": ledger_rows, "poisson_ledger": poisson_rows})
+    for key in ["cs_dynamic", "cs_simple", "cs_group"]:
+        save_result(plan["name"], prefix + key, results[key].tidy(),
+                    _record(results[key], **common))
+    pretrend = results["cs_pretrend"]
+    save_result(plan["name"], prefix + "cs_pretrend",
+                pd.DataFrame([{"statistic": pretrend.statistic, "df": pretrend.df,
+                               "pvalue": pretrend.pvalue}]),
+                {"summary": repr(pretrend), "p_value": pretrend.pvalue, **common})
+    for kind in ["simple", "dynamic"]:
+        aggregate = poisson.aggregate(kind)
+        table = aggregate.tidy("log").merge(
+            aggregate.tidy("proportional"), on=[c for c in aggregate.tidy().columns
+                                                if c in ("kind", "event_time",
+                                                         "n_obs")],
+            suffixes=("", "_proportional"))
+        save_result(plan["name"], f"detainers__poisson_{kind}", table,
+                    {"summary": repr(aggregate), "label": poisson.label, **common})
+    save_result(plan["name"], "cohort_series", first_stage.cohort_series(sample),
+                common)
+
+    simple = results["cs_simple"]
+    proportional = poisson.aggregate("simple").tidy("proportional").iloc[0]
+    summary = pd.DataFrame([
+        {"outcome": plan["primary"], "estimator": simple.label,
+         "scale": "detainers per 100,000 per quarter", "att": simple.overall_att,
+         "se": simple.overall_se, "ci_lower": simple.overall_ci[0],
+         "ci_upper": simple.overall_ci[1], "units": sample["unit"].nunique(),
+         "treated_units": sample.loc[sample["gname"] > 0, "unit"].nunique(),
+         "pretrend_p": pretrend.pvalue},
+        {"outcome": "detainers", "estimator": poisson.label,
+         "scale": "proportional change in detainers",
+         "att": proportional["att"], "se": proportional["se"],
+         "ci_lower": proportional["ci_lower"], "ci_upper": proportional["ci_upper"],
+         "units": poisson.design["n_units"],
+         "treated_units": sample.loc[sample["gname"] > 0, "unit"].nunique(),
+         "pretrend_p": float("nan")},
+    ])
+    save_result(plan["name"], "summary", summary,
+                {"plan": plan, "raw_sha256": provenance, "environment": environment()})
+    return summary
+
+
+def run_g287(plan: dict) -> pd.DataFrame:
+    """Count 287(g) treated units per panel; estimate where the plan allows."""
+    regime = read_panel(plan["regime"])
+    panels = {name: read_panel(name) for name in plan["candidate_panels"]}
+    counts = g287.treated_unit_counts(panels, regime, plan["first_year"],
+                                      plan["last_year"])
+    counts["estimated"] = (counts["panel"] == plan["panel"]) & (
+        counts["treated_with_pre_and_post"] >= plan["min_treated_units"])
+    provenance = {**regime.raw_sha256}
+    for panel in panels.values():
+        provenance.update(panel.raw_sha256)
+    save_result(plan["name"], "treated_units", counts,
+                {"plan": plan, "raw_sha256": provenance})
+    if not counts["estimated"].any():
+        save_result(plan["name"], "summary", pd.DataFrame(),
+                    {"plan": plan, "raw_sha256": provenance,
+                     "environment": environment()})
+        return pd.DataFrame()
+
+    design = SCDesign(
+        name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
+        first_year=plan["first_year"], last_year=plan["last_year"],
+        full_year_column=plan.get("full_year_column"),
+        twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
+        seed=plan["seed"], n_boot=plan["n_boot"], alpha=plan["alpha"],
+    )
+    panel = panels[plan["panel"]]
+    rows = []
+    for outcome, label in design.outcomes.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AnalysisWarning)
+            sample, ledger = g287.prepare_sample(panel, regime, design, outcome)
+            results = estimate(sample, design, outcome)
+        common = {"plan": plan, "outcome": outcome, "outcome_label": label,
+                  "raw_sha256": provenance,
+                  "warnings": [str(w.message) for w in caught]}
+        prefix = f"{outcome}__"
+        save_result(plan["name"], prefix + "sample",
+                    sample[["unit", "county_fips", "year", "cohort", "gname",
+                            f"log_{outcome}"]],
+                    {"ledger": ledger.to_frame().to_dict("records"), **common})
+        for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:
+            save_result(plan["name"], prefix + key, results[key].tidy(),
+                        _record(results[key], **common))
+        bacon = results["bacon"]
+        save_result(plan["name"], prefix + "bacon", bacon.comparisons,
+                    {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
+                     "forbidden_weight": bacon.forbidden_weight, **common})
+        pretrend = results["twfe_pretrend"]
+        save_result(plan["name"], prefix + "twfe_pretrend",
+                    pd.DataFrame([{"statistic": pretrend.statistic,
+                                   "df": pretrend.df, "pvalue": pretrend.pvalue}]),
+                    {"summary": repr(pretrend), "p_value": pretrend.pvalue, **common})
+        simple, static = results["cs_simple"], results["twfe_static"].tidy().iloc[0]
+        base = {"outcome": outcome, "label": label,
+                "units": sample["unit"].nunique(),
+                "treated_units": sample.loc[sample["gname"] > 0, "unit"].nunique(),
+                "years": sample["year"].nunique()}
+        rows += [
+            {**base, "estimator": simple.label, "att": simple.overall_att,
+             "se": simple.overall_se, "ci_lower": simple.overall_ci[0],
+             "ci_upper": simple.overall_ci[1],
+             "pretrend_p": results["cs_pretrend"].pvalue},
+            {**base, "estimator": results["twfe_static"].label,
+             "att": static["att"], "se": static["se"],
+             "ci_lower": static["ci_lower"], "ci_upper": static["ci_upper"],
+             "pretrend_p": pretrend.pvalue},
+        ]
+    summary = pd.DataFrame(rows)
+    save_result(plan["name"], "summary", summary,
                 {"plan": plan, "raw_sha256": provenance, "environment": environment()})
     return summary
 
@@ -161,14 +312,30 @@ def run_descriptive() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run every plan, print a one-line summary of each, and time the whole."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args(argv)
+    parser.add_argument("--scheduler", default=None,
+                        help="Dask scheduler address (tcp://host:8786) for the "
+                        "randomization inference and specification curves; "
+                        "default the local cores")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="local worker processes (default: every core; 1 "
+                        "runs serially)")
+    args = parser.parse_args(argv)
     start = time.perf_counter()
 
     for name in SC_PLANS:
         step = time.perf_counter()
-        summary = run_sc(read_plan(name))
+        summary = run_sc(read_plan(name), scheduler=args.scheduler,
+                         n_jobs=args.n_jobs)
         print(f"{name:<22} {len(summary)} estimates  "
               f"{time.perf_counter() - step:5.1f} s")
+    step = time.perf_counter()
+    summary = run_first_stage(read_plan(FIRST_STAGE_PLAN))
+    print(f"{FIRST_STAGE_PLAN:<22} {len(summary)} estimates  "
+          f"{time.perf_counter() - step:5.1f} s")
+    step = time.perf_counter()
+    summary = run_g287(read_plan(G287_PLAN))
+    print(f"{G287_PLAN:<22} {len(summary)} estimates  "
+          f"{time.perf_counter() - step:5.1f} s")
     run_descriptive()
     print(f"descriptive tables saved; total {time.perf_counter() - start:5.1f} s")
 

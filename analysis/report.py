@@ -25,9 +25,11 @@ from analysis import paths
 # Executed in this order; later notebooks may read figures of earlier ones.
 NOTEBOOKS = [
     "01_data_and_regimes.py",
-    "02_secure_communities_crime.py",
+    "02_sc_large_agencies.py",
+    "02_sc_ny_counties.py",
     "03_detainer_compliance.py",
     "04_iowa_recidivism.py",
+    "05_287g_crime.py",
 ]
 
 

@@ -157,8 +157,9 @@ known[["start_date", "first_treated_year", "source_file", "source_row"]]
 # ### 287(g) agreements
 #
 # Local, high-confidence agreements with a county FIPS, earliest signing per
-# county (the Deportation Data Project's own advice). Few counties qualify,
-# too few for a crime evaluation in this release.
+# county (the Deportation Data Project's own advice). How many treated units
+# each crime panel holds, and the evaluation where there are enough, are in
+# the 287(g) report (`reports/05_287g_crime.html`).
 
 # %%
 g287 = panels["regime_287g_county"].frame

@@ -22,12 +22,32 @@
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 
+from analysis.plans import load_plan, plan_table
 from analysis.plots import save_figure
 from analysis.store import load_result
 
+pd.set_option("display.max_colwidth", 120)
 result = load_result("iowa", "district_year")
 table = result.tidy()
+
+# %% [markdown]
+# ## Plan
+#
+# The descriptive plan `plans/iowa_recidivism.toml`, checked against the plan
+# schema. Being descriptive, it has no estimator, control group or
+# multiplicity adjustment to deviate from; the release years shown are
+# checked against its window below.
+
+# %%
+plan = load_plan("iowa_recidivism")
+years = sorted(table["release_fy"].unique())
+outside = [y for y in years if not plan["first_year"] <= y <= plan["last_year"]]
+print(f"release years in the data: {years[0]}-{years[-1]}; planned "
+      f"{plan['first_year']}-{plan['last_year']}; outside the plan: "
+      f"{outside or 'none'}")
+plan_table(plan).set_index("field")
 
 # %% [markdown]
 # ## Return rates with Wilson 95% intervals
@@ -59,10 +79,31 @@ table[table["group"] == "all"].pivot_table(
 
 # %% [markdown]
 # ## Releases paroled to an immigration detainer
+#
+# Shown apart from the district rates: a person paroled to an INS detainer
+# leaves Iowa custody for federal immigration custody, so a low return rate
+# says little about reoffending.
 
 # %%
 ins = table[table["group"] != "all"]
-ins.groupby("release_fy")[["releases", "returned"]].sum()
+ins_by_year = ins.groupby("release_fy")[["releases", "returned"]].sum()
+ins_by_year["rate"] = (ins_by_year["returned"] / ins_by_year["releases"]).round(3)
+ins_by_year
+
+# %% [markdown]
+# The district rates above count every release, these included. Without them
+# (saved counts minus the detainer releases, in the years the label exists):
+
+# %%
+keys = ["district", "release_fy"]
+every = table[table["group"] == "all"].set_index(keys)[["releases", "returned"]]
+detainer = ins.set_index(keys)[["releases", "returned"]].reindex(every.index,
+                                                                 fill_value=0)
+without = every - detainer
+without["rate"] = without["returned"] / without["releases"]
+without["rate_all"] = every["returned"] / every["releases"]
+without.reset_index().pivot_table(index="district", columns="release_fy",
+                                  values="rate").round(3)
 
 # %%
 ins[ins["releases"] > 0]

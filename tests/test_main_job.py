@@ -17,10 +17,12 @@ from analysis import paths
 from analysis.build import PANELS
 from analysis.manifest import sha256_of
 from analysis.report import NOTEBOOKS
+from analysis.report_tables import primary_estimates
+from analysis.store import load_result
 
 
 @pytest.mark.slow
-def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
+def test_main_job_builds_every_panel_result_figure_and_report(tmp_path, monkeypatch):
     root = tmp_path / "project"
     project = paths.project_root()
     for folder in ["data/raw", "data/crosswalks", "notebooks", "plans"]:
@@ -54,5 +56,33 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
         assert "Traceback" not in text, html
         # Figures are embedded in the report, not only written to figures/.
         assert "data:image/png;base64" in text, html
-    assert len(list((root / "figures").glob("*.png"))) >= 6
     assert (root / "reports" / "compliance_dashboard.html").stat().st_size > 100_000
+    assert len(list((root / "figures").glob("*.png"))) >= 13
+
+    # The numbers the reports print are the numbers the estimators return:
+    # the summary table's primary estimate is the saved result object's value,
+    # and re-running the estimator on the saved sample gives it again.
+    from analysis.did import att_gt
+
+    monkeypatch.setenv("ANALYSIS_ROOT", str(root))
+    results = root / "results"
+    for evaluation in ["sc_large_agencies", "sc_ny_counties", "g287_large_agencies"]:
+        plan = load_result(evaluation, "summary", results).record["plan"]
+        primary = plan["primary"]
+        saved = load_result(evaluation, f"{primary}__cs_simple", results)
+        printed = primary_estimates(evaluation, results).iloc[0]
+        assert printed["att"] == saved.overall_att
+        assert printed["se"] == saved.overall_se
+        sample = load_result(evaluation, f"{primary}__sample", results).tidy()
+        again = att_gt(sample, yname=f"log_{primary}", tname="year", idname="unit",
+                       gname="gname", control_group="notyettreated", est_method="dr",
+                       bootstrap=True, n_boot=plan["n_boot"], seed=plan["seed"],
+                       alpha=plan["alpha"]).aggregate("simple", na_rm=True)
+        assert abs(again.overall_att - saved.overall_att) < 1e-12, evaluation
+        assert abs(again.overall_se - saved.overall_se) < 1e-12, evaluation
+    # The robustness results the reports present (sc_robustness).
+    for evaluation in ["sc_large_agencies", "sc_ny_counties"]:
+        for name in ["multiplicity", "randomization"]:
+            assert (root / "results" / evaluation / f"{name}.csv").exists()
+        assert list((root / "results" / evaluation).glob("*__spec_curve.csv"))
+        assert list((root / "results" / evaluation).glob("*__honest.csv"))

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.errors import AnalysisWarning, FewClustersWarning
+from analysis.progress import progress_bar
 
 FEW_CLUSTERS = 30
 # Draws are generated in chunks so memory stays ~ chunk x n_clusters floats.
@@ -143,25 +144,26 @@ def multiplier_bootstrap(
 
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n_clusters, 1)))
     draws = np.zeros((n_boot, summed.shape[1]))
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        multipliers = draw_weights(rng, (stop - start, n_clusters), weights)
-        if product is not None:
-            if n_clusters == n:
+    # Shown only on a terminal and when the draws take more than half a second.
+    with progress_bar(n_boot, "multiplier bootstrap") as bar:
+        for start in range(0, n_boot, chunk):
+            stop = min(n_boot, start + chunk)
+            multipliers = draw_weights(rng, (stop - start, n_clusters), weights)
+            if product is not None and n_clusters == n:
                 draws[start:stop] = product(multipliers)
-                continue
-            # Expand cluster multipliers to units a few draws at a time.
-            step = max(1, _CHUNK_CELLS // n)
-            for first in range(0, stop - start, step):
-                rows = slice(first, min(stop - start, first + step))
-                draws[start + rows.start:start + rows.stop] = product(
-                    multipliers[rows][:, cluster])
-            continue
-        if blocks is None:
-            draws[start:stop] = multipliers @ summed
-            continue
-        for rows, columns, block in blocks:
-            draws[start:stop, columns] += multipliers[:, rows] @ block
+            elif product is not None:
+                # Expand cluster multipliers to units a few draws at a time.
+                step = max(1, _CHUNK_CELLS // n)
+                for first in range(0, stop - start, step):
+                    rows = slice(first, min(stop - start, first + step))
+                    draws[start + rows.start:start + rows.stop] = product(
+                        multipliers[rows][:, cluster])
+            elif blocks is None:
+                draws[start:stop] = multipliers @ summed
+            else:
+                for rows, columns, block in blocks:
+                    draws[start:stop, columns] += multipliers[:, rows] @ block
+            bar.update(stop - start)
     if product is not None and not finite.all():
         draws[:, ~finite] = 0.0
     draws /= np.sqrt(n_clusters)
