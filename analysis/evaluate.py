@@ -19,6 +19,7 @@ import pandas as pd
 from analysis import paths
 from analysis.errors import AnalysisWarning
 from analysis.evaluations import descriptive
+from analysis.evaluations.state_laws_run import run_state_laws
 from analysis.evaluations.secure_communities import (
     SCDesign,
     estimate,
@@ -28,6 +29,8 @@ from analysis.io import read_panel
 from analysis.store import save_result
 
 SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
+# State laws in both directions: one plan per direction, same structure.
+LAW_PLANS = ["state_laws_limits", "state_laws_mandates"]
 PACKAGES = ["numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotlib",
             "pyarrow", "pandera"]
 
@@ -167,6 +170,11 @@ def main(argv: list[str] | None = None) -> None:
     for name in SC_PLANS:
         step = time.perf_counter()
         summary = run_sc(read_plan(name))
+        print(f"{name:<22} {len(summary)} estimates  "
+              f"{time.perf_counter() - step:5.1f} s")
+    for name in LAW_PLANS:
+        step = time.perf_counter()
+        summary = run_state_laws(read_plan(name))
         print(f"{name:<22} {len(summary)} estimates  "
               f"{time.perf_counter() - step:5.1f} s")
     run_descriptive()

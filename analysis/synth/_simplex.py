@@ -162,29 +162,36 @@ def frank_wolfe(
         Y = Y - Y.mean(axis=0)
     m, k = Y.shape[0], Y.shape[1] - 1
     A, b = Y[:, :k], Y[:, k]
+    # Every step needs only inner products: work with the Gram matrix.
+    gram, cross, bb = A.T @ A, A.T @ b, float(b @ b)
     w = np.full(k, 1.0 / k) if start is None else np.asarray(start, dtype=float)
     eta = m * zeta**2
     previous = current = np.inf
     step = 0
     while step < max_iter and (step < 2 or previous - current > min_decrease**2):
         step += 1
-        w = _fw_step(A, w, b, eta)
-        err = A @ w - b
-        previous, current = current, zeta**2 * float(w @ w) + float(err @ err) / m
+        w = _fw_step(gram, cross, w, eta)
+        squared_error = float(w @ gram @ w) - 2 * float(w @ cross) + bb
+        previous, current = current, zeta**2 * float(w @ w) + squared_error / m
     return w
 
 
-def _fw_step(A, w, b, eta):
-    """One exact line-search step towards the best vertex."""
-    fitted = A @ w
-    half_gradient = (fitted - b) @ A + eta * w
+def _fw_step(gram, cross, w, eta):
+    """One exact line-search step towards the best vertex.
+
+    With ``G = A'A`` and ``c = A'b``: the half gradient is ``Gw - c + eta w``
+    and the squared change of the fit along the step to vertex ``i`` is
+    ``G_ii - 2 (Gw)_i + w'Gw``.
+    """
+    gram_w = gram @ w
+    half_gradient = gram_w - cross + eta * w
     vertex = int(np.argmin(half_gradient))
     direction = -w.copy()
     direction[vertex] += 1.0
     if not np.any(direction):
         return w
-    err_direction = A[:, vertex] - fitted
-    denominator = float(err_direction @ err_direction) + eta * float(direction @ direction)
+    fit_change = gram[vertex, vertex] - 2 * gram_w[vertex] + float(w @ gram_w)
+    denominator = fit_change + eta * float(direction @ direction)
     # Exact line search on the penalised objective along the direction.
     step = -float(half_gradient @ direction) / denominator
     return w + min(1.0, max(0.0, step)) * direction
