@@ -33,14 +33,9 @@ from analysis.state_regimes import (
     state_year_treatment,
 )
 from analysis.synth.placebo import placebo_in_space
-from analysis.synth.ri import randomization_test
+from analysis.synth.ri import staggered_randomization
 from analysis.synth.sc import synthetic_control
 from analysis.synth.sdid import synthdid_estimate
-from analysis.synth.staggered import (
-    balanced_matrix,
-    cs_simple_att,
-    cs_simple_att_batch,
-)
 
 DIRECTIONS = {"limits": "limits_cooperation", "mandates": "mandates_cooperation"}
 CONTROLS = ("clean", "all")
@@ -195,12 +190,11 @@ def estimate_staggered(sample: pd.DataFrame, design: LawsDesign, outcome: str,
         sample, **common, clustervars="unit", weights="webb", n_boot=design.n_wild,
         seed=design.seed, alpha=design.alpha,
     )
-    Y, g, periods, _ = balanced_matrix(sample, "unit", "year", y, "gname")
-    for key, alpha in [("ri", design.alpha), ("ri90", 0.10)]:
-        results[key] = randomization_test(
-            cs_simple_att, Y, g, periods, n_draws=design.n_ri, seed=design.seed,
-            alpha=alpha, batch_statistic=cs_simple_att_batch,
-        )
+    results["ri"], intervals = staggered_randomization(
+        sample, y, n_permutations=design.n_ri, seed=design.seed,
+        alpha=design.alpha, levels=(0.10,),
+    )
+    results["ri90"] = intervals[0.10]
     return results
 
 
@@ -223,7 +217,8 @@ def summary_rows(results: dict, outcome: str, label: str, sample: pd.DataFrame,
     base = {"outcome": outcome, "label": label, "rule": rule,
             "states": sample["unit"].nunique(), "treated_states": treated,
             "years": f"{sample['year'].min()}-{sample['year'].max()}"}
-    simple, wild, ri, ri90 = (results[k] for k in ["cs_simple", "wild", "ri", "ri90"])
+    simple, wild, ri = (results[k] for k in ["cs_simple", "wild", "ri"])
+    ri90 = results["ri90"]
     z = stats.norm.ppf(0.975)
     p_cs = 2 * stats.norm.sf(abs(simple.overall_att / simple.overall_se))
     return [
@@ -235,7 +230,7 @@ def summary_rows(results: dict, outcome: str, label: str, sample: pd.DataFrame,
         {**base, "estimator": "Callaway-Sant'Anna, randomization inference",
          "att": ri.statistic, "se": np.nan, "ci_lower": ri.ci_lower,
          "ci_upper": ri.ci_upper, "p_value": ri.p_value, "mde_80": np.nan,
-         "equiv_lower": ri90.ci_lower, "equiv_upper": ri90.ci_upper},
+         "equiv_lower": ri90[0], "equiv_upper": ri90[1]},
         {**base, "estimator": "TWFE, wild cluster bootstrap (Webb)",
          "att": wild.estimate, "se": wild.se, "ci_lower": wild.ci_lower,
          "ci_upper": wild.ci_upper, "p_value": wild.p_value,

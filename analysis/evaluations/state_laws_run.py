@@ -62,6 +62,8 @@ def run_state_laws(plan: dict) -> pd.DataFrame:
                 result = results[key]
                 record = (_record(result, **extra) if key.startswith("cs") else
                           {"summary": repr(result), "label": result.label, **extra})
+                if key == "ri":
+                    record["convention"] = result.convention
                 save_result(name, prefix + key, result.tidy(), record)
     summary = pd.DataFrame(rows)
     save_result(name, "summary", summary, {**common, "environment": environment()})

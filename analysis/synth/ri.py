@@ -1,205 +1,220 @@
-"""Randomization inference over adoption dates for staggered designs.
+"""Randomization inference over adoption dates for the staggered state designs.
 
-Under the sharp null of no effect in any unit and period, the outcomes do
-not depend on which units adopted when, so the observed vector of first
-treated periods (``g``, 0 = never) can be reassigned across units and the
-statistic recomputed. The p-value is the share of reassignments whose
-statistic is at least as extreme as the observed one. With few treated
-units this test is exact in finite samples under random assignment of the
-adoption dates, where cluster-robust standard errors are not.
+Under the sharp null of no effect in any state and year, the outcomes do not
+depend on which states adopted when, so the observed first treated years
+(``gname``, 0 = never) can be reassigned across states and the statistic
+recomputed. The reassignment, enumeration, seeding and p-value convention
+are those of the shared module :func:`analysis.robustness.randomization_inference`
+(every distinct assignment when there are few; otherwise seeded random
+permutations with ``p = (1 + #{|T*| >= |T|}) / (1 + B)``).
 
-Reassignments are every distinct arrangement of ``g`` when there are at most
-``n_draws`` of them (then the result does not depend on the seed), otherwise
-``n_draws`` seeded random permutations, with the observed assignment counted
-once: ``p = (1 + #{|T_b| >= |T|}) / (1 + B)``.
+This module adds two things that module does not have:
 
-For statistics linear in the outcome (:mod:`analysis.synth.staggered`), the
-test of a constant additive effect ``tau`` (outcomes ``Y - tau D`` under the
-observed ``D``) is linear in ``tau``, which :func:`randomization_interval`
-inverts into a confidence interval.
-
-Written here because the shared randomization-inference module of branch
-``robust`` was not available when this evaluation was built.
+- :class:`CSAdoptionStatistic`, a fast statistic for it: the
+  Callaway-Sant'Anna simple ATT (:func:`analysis.synth.staggered.cs_simple_att`)
+  computed on a fixed outcome matrix, reading only the reassigned cohorts;
+- :func:`randomization_interval`: the test of a constant additive effect
+  ``tau`` (outcomes ``Y - tau D`` under the observed ``D``), inverted into a
+  confidence interval. The statistic is linear in the outcomes, so each
+  reassignment's statistic is ``a_b - tau c_b`` with ``c_b`` the statistic
+  computed on the observed treatment matrix: the statistic returns both.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis.synth.staggered import treatment_matrix
+from analysis.robustness import p_values, randomization_inference
+from analysis.synth.staggered import balanced_matrix, cs_simple_att, treatment_matrix
 
-__all__ = ["RandomizationResult", "adoption_assignments", "randomization_test",
-           "randomization_interval", "count_assignments"]
+__all__ = ["CSAdoptionStatistic", "StaggeredRandomization", "randomization_interval",
+           "staggered_randomization"]
 
-_TIE = 1e-10
+
+class CSAdoptionStatistic:
+    """``statistic(frame)`` for :func:`randomization_inference`.
+
+    Returns ``[ATT on the outcomes, ATT on the observed treatment matrix]``
+    for the cohorts in ``frame[gname]``; the second is the slope of the
+    statistic in a constant effect (see the module notes). Equal to
+    :func:`~analysis.synth.staggered.cs_simple_att` on both matrices.
+
+    Parameters
+    ----------
+    sample
+        Balanced long panel.
+    yname, idname, tname, gname
+        Columns.
+
+    The statistic is called on the unit table :meth:`units` (one row per
+    unit, in the matrix's order) with reassigned cohorts: copying that small
+    table per reassignment is what keeps the test fast.
+
+    Notes
+    -----
+    Reassignment keeps cohort sizes, so the weights are fixed. With
+    ``u_i(c) = sum over t >= c of (Y_it - Y_i,c-1)`` for every unit and
+    observed cohort ``c`` (computed once), the ATT of an assignment is
+    ``[sum over treated i of u_i(c_i) - sum_c n_c mean_{i never} u_i(c)] /
+    sum_c n_c L_c`` with ``L_c`` the post periods of cohort ``c``: a few
+    vector sums per reassignment.
+    """
+
+    def __init__(self, sample: pd.DataFrame, yname: str, *, idname: str = "unit",
+                 tname: str = "year", gname: str = "gname"):
+        Y, g, periods, units = balanced_matrix(sample, idname, tname, yname, gname)
+        D = treatment_matrix(g, periods)
+        self.gname = gname
+        self.cohorts, sizes = np.unique(g[g > 0], return_counts=True)
+        self.n_never = int((g == 0).sum())
+        if self.n_never == 0 or len(self.cohorts) == 0:
+            raise ValueError("randomization over adoption dates needs treated and "
+                             "never-treated units.")
+        # Check cohorts against the window once (as cs_simple_att does).
+        cs_simple_att(Y, g, periods)
+        bases = np.searchsorted(periods, self.cohorts - 1)
+        cells = len(periods) - bases - 1
+        self.denominator = float((sizes * cells).sum())
+        self.contributions = [self._contributions(M, bases) for M in (Y, D)]
+        self.sizes = sizes
+        self.idname = idname
+        self.unit_table = pd.DataFrame({idname: units, gname: g})
+
+    def units(self) -> pd.DataFrame:
+        """One row per unit (matrix order) with its observed cohort."""
+        return self.unit_table.copy()
+
+    @staticmethod
+    def _contributions(M, bases):
+        return np.column_stack([(M[:, b + 1:] - M[:, [b]]).sum(axis=1)
+                                for b in bases])
+
+    def __call__(self, frame: pd.DataFrame) -> list[float]:
+        if len(frame) != len(self.unit_table) or not np.array_equal(
+                frame[self.idname].to_numpy(), self.unit_table[self.idname].to_numpy()):
+            raise ValueError("CSAdoptionStatistic expects its own unit table "
+                             "(statistic.units()) with reassigned cohorts.")
+        g = frame[self.gname].to_numpy().astype(int)
+        treated = g > 0
+        column = np.searchsorted(self.cohorts, g[treated])
+        values = []
+        for u in self.contributions:
+            own = u[np.flatnonzero(treated), column].sum()
+            control = (u[~treated] @ self.sizes).sum() / self.n_never
+            values.append(float((own - control) / self.denominator))
+        return values
 
 
 @dataclass
-class RandomizationResult:
-    """Observed statistic, its randomization distribution and p-value."""
+class StaggeredRandomization:
+    """The randomization test of no effect and the inverted interval."""
 
     statistic: float
     p_value: float
+    ci_lower: float
+    ci_upper: float
+    alpha: float
+    method: str
     n_draws: int
-    enumerated: bool
+    n_assignments: int
     seed: object
-    distribution: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
-    ci_lower: float = float("nan")
-    ci_upper: float = float("nan")
-    alpha: float = 0.05
-    label: str = "randomization inference over adoption dates"
+    convention: str
+    summary: str
+    label: str = "Callaway-Sant'Anna simple ATT, randomization inference"
 
     def tidy(self) -> pd.DataFrame:
         return pd.DataFrame([{
             "att": self.statistic, "p_value": self.p_value,
             "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
-            "n_draws": self.n_draws, "enumerated": self.enumerated,
+            "alpha": self.alpha, "method": self.method, "n_draws": self.n_draws,
+            "n_assignments": self.n_assignments,
         }])
 
-
-def count_assignments(g: np.ndarray) -> int:
-    """Number of distinct arrangements of the multiset ``g``."""
-    counts = Counter(np.asarray(g).tolist()).values()
-    total = math.factorial(len(g))
-    for c in counts:
-        total //= math.factorial(c)
-    return total
+    def __repr__(self) -> str:
+        return self.summary
 
 
-def adoption_assignments(
-    g: np.ndarray, n_draws: int, seed
-) -> tuple[np.ndarray, bool]:
-    """Return reassigned adoption vectors (rows) and whether they are all of them.
-
-    The enumerated set includes the observed arrangement; the random set
-    does not (the observed one is added by the p-value formula).
-    """
-    g = np.asarray(g)
-    if count_assignments(g) <= n_draws:
-        return _enumerate(g), True
-    rng = np.random.default_rng(seed)
-    return np.array([rng.permutation(g) for _ in range(n_draws)]), False
-
-
-def _enumerate(g: np.ndarray) -> np.ndarray:
-    """Every distinct arrangement: choose positions value by value."""
-    values = sorted(Counter(g.tolist()).items())
-    n = len(g)
-    out = []
-
-    def place(k, free, current):
-        if k == len(values):
-            out.append(current.copy())
-            return
-        value, count = values[k]
-        for chosen in itertools.combinations(free, count):
-            current[list(chosen)] = value
-            rest = [p for p in free if p not in chosen]
-            place(k + 1, rest, current)
-
-    place(0, list(range(n)), np.zeros(n, dtype=g.dtype))
-    return np.array(out)
-
-
-def _p_value(observed: float, draws: np.ndarray, enumerated: bool) -> float:
-    extreme = np.abs(draws) >= np.abs(observed) * (1 - _TIE) - _TIE
-    if enumerated:
-        return float(extreme.mean())
-    return float((1 + extreme.sum()) / (1 + len(draws)))
-
-
-def randomization_test(
-    statistic: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
-    Y: np.ndarray,
-    g: np.ndarray,
-    periods: np.ndarray,
-    *,
-    n_draws: int = 999,
-    seed=None,
-    alpha: float = 0.05,
-    interval: bool = True,
-    batch_statistic: Callable | None = None,
-) -> RandomizationResult:
-    """Two-sided randomization test of no effect, reassigning adoption dates.
+def staggered_randomization(
+    sample: pd.DataFrame, yname: str, *, n_permutations: int, seed,
+    alpha: float = 0.05, n_jobs: int | None = 1, levels: tuple[float, ...] = (),
+) -> tuple[StaggeredRandomization, dict]:
+    """Randomization test and interval for the Callaway-Sant'Anna simple ATT.
 
     Parameters
     ----------
-    statistic
-        ``statistic(Y, g, periods) -> float``.
-    Y, g, periods
-        Outcome matrix, first treated period per unit (0 = never), periods.
-    n_draws, seed
-        Reassignments (all of them when there are at most ``n_draws``).
+    sample
+        Balanced panel with ``unit``, ``year``, ``gname`` and ``yname``.
+    n_permutations, seed
+        Passed to :func:`randomization_inference` (all assignments are
+        enumerated when there are at most ``n_permutations``).
     alpha
-        Level of the interval.
-    interval
-        Also invert the test into a ``1 - alpha`` interval for a constant
-        additive effect (requires a statistic linear in ``Y``).
-    batch_statistic
-        Optional ``batch_statistic(Y, draws, periods) -> array``, the same
-        statistic for every row of ``draws`` at once (much faster).
+        Level of the main interval.
+    n_jobs
+        Worker processes for :func:`analysis.robustness.run_tasks` (1: this
+        process; each draw takes well under a millisecond).
+    levels
+        Further ``alpha`` levels whose intervals are returned in the dict.
     """
-    if seed is None and count_assignments(g) > n_draws:
-        raise ValueError("randomization_test needs an explicit seed to sample "
-                         "assignments; pass seed=<int>.")
-    draws, enumerated = adoption_assignments(g, n_draws, seed)
-    observed = statistic(Y, g, periods)
-    def over_draws(outcomes):
-        if batch_statistic is not None:
-            return np.asarray(batch_statistic(outcomes, draws, periods), dtype=float)
-        return np.array([statistic(outcomes, d, periods) for d in draws])
-
-    distribution = over_draws(Y)
-    result = RandomizationResult(
-        statistic=observed, p_value=_p_value(observed, distribution, enumerated),
-        n_draws=len(draws), enumerated=enumerated, seed=seed,
-        distribution=distribution, alpha=alpha,
+    statistic = CSAdoptionStatistic(sample, yname)
+    result = randomization_inference(
+        statistic.units(), statistic, idname="unit", gname="gname",
+        n_permutations=n_permutations, seed=seed, names=["att", "slope"],
+        n_jobs=n_jobs, progress=False,
     )
-    if interval:
-        D = treatment_matrix(g, periods)
-        slope = over_draws(D)
-        result.ci_lower, result.ci_upper = randomization_interval(
-            observed, statistic(D, g, periods), distribution, slope, enumerated,
-            alpha,
-        )
-    return result
+    lower, upper = _interval_from(result, alpha)
+    out = StaggeredRandomization(
+        statistic=float(result.observed["att"]),
+        p_value=float(result.p_values["att"]), ci_lower=lower, ci_upper=upper,
+        alpha=alpha, method=result.method, n_draws=len(result.draws),
+        n_assignments=result.n_assignments, seed=result.seed,
+        convention=result.convention, summary=result.summary(),
+    )
+    return out, {level: _interval_from(result, level) for level in levels}
 
 
-def randomization_interval(a0, c0, a, c, enumerated, alpha, *, grid_size=4001):
-    """Invert the test of ``tau`` over a grid: the set where ``p(tau) > alpha``.
+def _interval_from(result, alpha):
+    return randomization_interval(
+        float(result.observed["att"]), float(result.observed["slope"]),
+        result.draws["att"].to_numpy(), result.draws["slope"].to_numpy(),
+        include_observed=result.method == "permutation", alpha=alpha,
+    )
 
-    Under the sharp null ``Y(0) = Y - tau D`` the observed statistic is
-    ``a0 - tau c0`` and a reassignment's is ``a_b - tau c_b``. The grid spans
-    the estimate plus or minus ten times the randomization spread; the
-    interval is the accepted set's hull, refined by bisection at both ends.
+
+def randomization_interval(a0, c0, a, c, *, include_observed: bool, alpha: float,
+                           grid_size: int = 4001) -> tuple[float, float]:
+    """The set of constant effects ``tau`` the randomization test accepts.
+
+    Under ``Y(0) = Y - tau D`` the observed statistic is ``a0 - tau c0`` and
+    reassignment ``b``'s is ``a_b - tau c_b``; ``p(tau)`` uses the shared
+    p-value convention. The accepted set is searched on a grid of the
+    estimate plus or minus ten randomization standard deviations, and its
+    hull's ends are refined by bisection. An end that stays accepted at the
+    grid edge is returned as infinite.
     """
-    spread = float(np.std(a)) if len(a) > 1 else 1.0
-    spread = spread if spread > 0 else max(abs(a0), 1.0)
+    a, c = np.asarray(a, dtype=float), np.asarray(c, dtype=float)
+    spread = float(np.std(a)) if len(a) > 1 and np.std(a) > 0 else max(abs(a0), 1.0)
     centre = a0 / c0
 
     def p(tau):
-        return _p_value(a0 - tau * c0, a - tau * c, enumerated)
+        return float(p_values([a0 - tau * c0], (a - tau * c)[:, None],
+                              include_observed=include_observed)[0])
 
     grid = np.linspace(centre - 10 * spread, centre + 10 * spread, grid_size)
-    accepted = np.array([p(t) > alpha for t in grid])
-    if not accepted.any():
+    accepted = np.flatnonzero([p(t) > alpha for t in grid])
+    if len(accepted) == 0:
         return float("nan"), float("nan")
-    inside = np.flatnonzero(accepted)
     ends = []
-    for index, outward in ((inside[0], -1), (inside[-1], 1)):
-        if index + outward < 0 or index + outward >= grid_size:
-            ends.append(-np.inf if outward < 0 else np.inf)
+    for index, outward in ((accepted[0], -1), (accepted[-1], 1)):
+        if not 0 <= index + outward < grid_size:
+            ends.append(float(outward * np.inf))
             continue
-        lo, hi = grid[index], grid[index + outward]
-        for _ in range(50):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if p(mid) > alpha else (lo, mid)
-        ends.append(lo)
-    return float(ends[0]), float(ends[1])
+        inside, outside = grid[index], grid[index + outward]
+        for _ in range(60):
+            middle = (inside + outside) / 2
+            inside, outside = (middle, outside) if p(middle) > alpha else (
+                inside, middle)
+        ends.append(float(inside))
+    return ends[0], ends[1]

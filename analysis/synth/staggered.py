@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["balanced_matrix", "cs_simple_att", "cs_simple_att_batch",
-           "treatment_matrix", "twfe_static"]
+__all__ = ["balanced_matrix", "cs_simple_att", "treatment_matrix", "twfe_static"]
 
 
 def balanced_matrix(
@@ -85,47 +84,6 @@ def cs_simple_att(Y: np.ndarray, g: np.ndarray, periods: np.ndarray) -> float:
         total += members.sum() * cells.sum()
         weight += members.sum() * len(cells)
     return float(total / weight)
-
-
-def cs_simple_att_batch(Y: np.ndarray, G: np.ndarray, periods: np.ndarray):
-    """:func:`cs_simple_att` for many assignments at once (rows of ``G``).
-
-    Every row of ``G`` must be a rearrangement of the same multiset of first
-    treated periods (as in randomization inference), so cohort sizes and the
-    number of post cells, hence the weights, are shared. For a unit ``i``
-    and cohort ``c`` let ``u_i(c) = sum over post periods t >= c of
-    (Y_it - Y_i,c-1)``; the statistic is then
-    ``[sum_c sum_{i in c} u_i(c) - sum_c n_c mean_{i never} u_i(c)] /
-    sum_c n_c L_c`` with ``L_c`` post cells of cohort ``c``.
-    """
-    periods = np.asarray(periods)
-    G = np.atleast_2d(G)
-    cohorts, sizes = np.unique(G[0][G[0] > 0], return_counts=True)
-    n_never = int((G[0] == 0).sum())
-    if n_never == 0:
-        raise ValueError("cs_simple_att_batch needs never-treated units (g == 0).")
-    # u[i, k]: unit i's summed post-period change if it were in cohort k.
-    u = np.empty((Y.shape[0], len(cohorts)))
-    cells = np.empty(len(cohorts))
-    for k, cohort in enumerate(cohorts):
-        base = int(np.searchsorted(periods, cohort - 1))
-        if cohort - 1 < periods[0] or cohort > periods[-1]:
-            raise ValueError(f"cohort {cohort} has no pre-period or starts after "
-                             f"the last period.")
-        u[:, k] = (Y[:, base + 1:] - Y[:, [base]]).sum(axis=1)
-        cells[k] = Y.shape[1] - base - 1
-    denominator = float((sizes * cells).sum())
-    control_term = u @ sizes / n_never
-
-    # Column of u for each unit's assigned cohort (treated units only).
-    index = np.searchsorted(cohorts, G)
-    treated = G > 0
-    picked = np.take_along_axis(np.broadcast_to(u, (G.shape[0],) + u.shape),
-                                np.clip(index, 0, len(cohorts) - 1)[..., None],
-                                axis=2)[..., 0]
-    numerator = (picked * treated).sum(axis=1) - ((~treated) * control_term).sum(
-        axis=1)
-    return numerator / denominator
 
 
 def twfe_static(Y: np.ndarray, g: np.ndarray, periods: np.ndarray) -> float:
