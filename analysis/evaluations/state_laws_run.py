@@ -17,9 +17,13 @@ import pandas as pd
 from analysis.errors import AnalysisWarning
 from analysis.evaluations import state_laws as ev
 from analysis.io import read_panel
+from analysis.sources._common import read_crosswalk
 from analysis.sources.state_laws import confidence_report, load_state_laws
 from analysis.state_regimes import IN_FORCE_FILE, law_dates, load_in_force
 from analysis.store import save_result
+
+
+LITERATURE = "literature_state_laws.csv"
 
 
 def run_state_laws(plan: dict) -> pd.DataFrame:
@@ -75,6 +79,10 @@ def run_state_laws(plan: dict) -> pd.DataFrame:
         table = ev.sensitivity(state_year, laws, in_force, design)
     save_result(name, "sensitivity", table, common)
     _save_single_state(design, state_year, laws, in_force, common)
+    literature = read_crosswalk(LITERATURE, ["study", "design", "outcome", "estimate",
+                                             "se", "note"])
+    save_result(name, "literature", literature,
+                {**common, "file": f"data/crosswalks/{LITERATURE}"})
     return summary
 
 
@@ -123,7 +131,12 @@ def _save_single_state(design, state_year, laws, in_force, common) -> None:
     for outcome in design.outcomes:
         fitted = {}
         for rule in rules:
-            primary = outcome == design.primary and rule == design.primary_rule
+            # Placebos under the primary rule: SC and DiD for every outcome,
+            # SDID (slow) for the primary outcome.
+            placebo_methods = ()
+            if rule == design.primary_rule:
+                placebo_methods = ("sc", "did") + (
+                    ("sdid",) if outcome == design.primary else ())
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AnalysisWarning)
                 Y, N0, T0, units, periods, _, start = ev.single_state_matrix(
@@ -131,7 +144,8 @@ def _save_single_state(design, state_year, laws, in_force, common) -> None:
             key = (start, tuple(units))
             if key not in fitted:
                 fitted[key] = ev.estimate_single_state(
-                    Y, N0, T0, units, periods, placebo=primary, alpha=design.alpha)
+                    Y, N0, T0, units, periods, placebo=placebo_methods,
+                    alpha=design.alpha)
             fits = fitted[key]
             for method, parts in fits.items():
                 fit = parts["fit"]
@@ -151,7 +165,8 @@ def _save_single_state(design, state_year, laws, in_force, common) -> None:
                                p_value_rmspe=placebo.p_value_rmspe,
                                mde_80=ev.MDE_MULTIPLIER * placebo.se,
                                equiv_lower=low90, equiv_upper=high90)
-                    save_result(design.name, f"single_state__{method}__placebos",
+                    save_result(design.name,
+                                f"single_state__{outcome}__{method}__placebos",
                                 placebo.placebos, {**common, "outcome": outcome,
                                                    "rule": rule})
                 rows.append(row)

@@ -170,7 +170,10 @@ def staggered_randomization(
         p_value=float(result.p_values["att"]), ci_lower=lower, ci_upper=upper,
         alpha=alpha, method=result.method, n_draws=len(result.draws),
         n_assignments=result.n_assignments, seed=result.seed,
-        convention=result.convention, summary=result.summary(),
+        convention=result.convention,
+        summary=result.summary() + "\n  (slope: the statistic on the observed "
+        "treatment matrix, used only to invert the test into an interval; its "
+        "p-value is not a test of anything)",
     )
     return out, {level: _interval_from(result, level) for level in levels}
 
