@@ -8,6 +8,7 @@ report notebooks read only these files: they never re-estimate.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import time
 import tomllib
@@ -19,12 +20,13 @@ import pandas as pd
 from analysis import paths
 from analysis.errors import AnalysisWarning
 from analysis.evaluations import descriptive
-from analysis.evaluations.state_laws_run import run_state_laws
+from analysis.evaluations.sc_robustness import save_robustness
 from analysis.evaluations.secure_communities import (
     SCDesign,
     estimate,
     prepare_sample,
 )
+from analysis.evaluations.state_laws_run import run_state_laws
 from analysis.io import read_panel
 from analysis.store import save_result
 
@@ -70,8 +72,16 @@ def _record(result, **extra) -> dict:
     return record
 
 
-def run_sc(plan: dict) -> pd.DataFrame:
-    """Run one Secure Communities plan for each of its outcomes; save everything."""
+def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
+           progress: bool | None = None) -> pd.DataFrame:
+    """Run one Secure Communities plan for each of its outcomes; save everything.
+
+    Besides the estimates, saves the plan's robustness, placebo, sensitivity
+    and multiplicity results (names listed in
+    :func:`analysis.evaluations.sc_robustness.save_robustness`); ``scheduler``,
+    ``n_jobs`` and ``progress`` go to the parallel runner
+    (:func:`analysis.robustness.run_tasks`).
+    """
     design = SCDesign(
         name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
         first_year=plan["first_year"], last_year=plan["last_year"],
@@ -84,12 +94,14 @@ def run_sc(plan: dict) -> pd.DataFrame:
     regimes = read_panel(plan["regime"])
     provenance = {**panel.raw_sha256, **regimes.raw_sha256}
     rows = []
+    samples, estimates = {}, {}
 
     for outcome, label in design.outcomes.items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AnalysisWarning)
             sample, ledger = prepare_sample(panel, regimes, design, outcome)
             results = estimate(sample, design, outcome)
+        samples[outcome], estimates[outcome] = sample, results
         common = {
             "plan": plan, "outcome": outcome, "outcome_label": label,
             "raw_sha256": provenance, "warnings": [str(w.message) for w in caught],
@@ -131,6 +143,9 @@ def run_sc(plan: dict) -> pd.DataFrame:
              "units": sample["unit"].nunique(), "years": sample["year"].nunique(),
              "pretrend_p": pretrend.pvalue},
         ]
+    save_robustness(plan, design, panel, regimes, samples, estimates, provenance,
+                    save=functools.partial(save_result, design.name),
+                    scheduler=scheduler, n_jobs=n_jobs, progress=progress)
     summary = pd.DataFrame(rows)
     save_result(design.name, "summary", summary,
                 {"plan": plan, "raw_sha256": provenance, "environment": environment()})
@@ -164,12 +179,20 @@ def run_descriptive() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run every plan, print a one-line summary of each, and time the whole."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args(argv)
+    parser.add_argument("--scheduler", default=None,
+                        help="Dask scheduler address (tcp://host:8786) for the "
+                        "randomization inference and specification curves; "
+                        "default the local cores")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="local worker processes (default: every core; 1 "
+                        "runs serially)")
+    args = parser.parse_args(argv)
     start = time.perf_counter()
 
     for name in SC_PLANS:
         step = time.perf_counter()
-        summary = run_sc(read_plan(name))
+        summary = run_sc(read_plan(name), scheduler=args.scheduler,
+                         n_jobs=args.n_jobs)
         print(f"{name:<22} {len(summary)} estimates  "
               f"{time.perf_counter() - step:5.1f} s")
     for name in LAW_PLANS:

@@ -224,3 +224,89 @@ hashes = {}
 for summary in summaries.values():
     hashes.update(summary.record["raw_sha256"])
 pd.Series(hashes, name="sha256").to_frame()
+
+# %% [markdown]
+# ## Robustness, placebo and multiplicity
+#
+# Saved by `analysis.evaluations.sc_robustness` with the choices of each
+# plan's `[robustness]` table; read here, never re-estimated.
+#
+# **Specification curve.** The primary outcome under every valid
+# combination of estimator, comparison group, outcome transform, population
+# weighting, coverage rule and window start. Log and Poisson estimates are
+# log points; rate-level estimates are divided by the treated units' mean
+# pre-activation rate, so all are approximate proportional changes. The
+# pre-specified specification is in red. "nevertreated" compares with the
+# last activation cohort only (`comparison_units` gives how many units).
+
+# %%
+from analysis.plots.spec_curve import plot_specification_curve  # noqa: E402
+
+SPEC_AXES = ["estimator", "control_group", "transform", "weighting", "coverage",
+             "first_year"]
+for evaluation in EVALUATIONS:
+    primary = summaries[evaluation].record["plan"]["primary"]
+    curve = load_result(evaluation, f"{primary}__spec_curve")
+    figure = plot_specification_curve(
+        curve.tidy(), SPEC_AXES, estimate="relative_estimate",
+        lower="relative_ci_lower", upper="relative_ci_upper",
+        ylabel="Approx. proportional effect",
+        title=f"{evaluation}: {primary}",
+        caption="95% pointwise intervals, each estimator's own inference.")
+    save_figure(figure, f"spec_curve_{evaluation}")
+    plt.show()
+    display(pd.Series(curve.record["summary"], name=evaluation).to_frame().T)
+
+# %% [markdown]
+# **Randomization inference.** The observed activation cohorts are re-assigned
+# across units (cohort sizes kept) and the primary estimator re-run on every
+# outcome; the p-value is the share of re-assignments with an estimate at
+# least as large in absolute value, the observed assignment counted as one.
+
+# %%
+for evaluation in EVALUATIONS:
+    randomization = load_result(evaluation, "randomization")
+    print(randomization.record["summary"], "\n")
+
+# %% [markdown]
+# **Placebo activation dates.** Every cohort moved 1-3 years earlier, using
+# pre-activation years only; a clearly non-zero estimate would signal
+# diverging trends before activation.
+
+# %%
+for evaluation in EVALUATIONS:
+    primary = summaries[evaluation].record["plan"]["primary"]
+    placebo = load_result(evaluation, f"{primary}__placebo").tidy()
+    print(f"{evaluation} / {primary}")
+    display(placebo[["shift", "estimate", "se", "ci_lower", "ci_upper", "p_value",
+                     "rows", "treated_units"]].round(4))
+
+# %% [markdown]
+# **HonestDiD (relative magnitudes) and pre-trend power.** Intervals for the
+# mean post-activation effect when post-activation violations of parallel
+# trends may be up to Mbar times the largest pre-activation one; the
+# breakdown value is the largest Mbar at which the interval still excludes
+# zero (none when the original interval already includes zero). Power: the
+# linear pre-trend slope per year that the joint pre-trend test would detect
+# with 50% and 80% probability.
+
+# %%
+for evaluation in EVALUATIONS:
+    primary = summaries[evaluation].record["plan"]["primary"]
+    honest = load_result(evaluation, f"{primary}__honest")
+    print(honest.record["summary"])
+    print("pre-trend test (universal base):", honest.record["pretrend"])
+    display(pd.DataFrame(honest.record["power"]).round(4))
+
+# %% [markdown]
+# **Goodman-Bacon weights by comparison type** (forbidden: already-treated
+# units as controls) and **multiplicity-adjusted p-values** across each
+# plan's outcomes (Holm; Romano-Wolf step-down on the joint randomization
+# draws).
+
+# %%
+for evaluation in EVALUATIONS:
+    primary = summaries[evaluation].record["plan"]["primary"]
+    print(f"{evaluation} / {primary}")
+    display(load_result(evaluation, f"{primary}__bacon_shares").tidy().round(4))
+    display(load_result(evaluation, "multiplicity").tidy().round(4))

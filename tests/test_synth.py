@@ -14,6 +14,7 @@ from scipy import optimize
 
 from analysis import paths
 from analysis.did import att_gt, twfe
+from analysis.robustness import SimpleATT
 from analysis.synth._simplex import frank_wolfe, simplex_least_squares
 from analysis.synth.placebo import placebo_in_space, rank_p_value
 from analysis.synth.ri import (
@@ -216,19 +217,26 @@ def test_cs_simple_att_equals_att_gt(mpdta):
                                                        abs=1e-12)
 
 
-def test_adoption_statistic_matches_closed_form(mpdta):
+def test_adoption_statistic_matches_closed_form_and_simple_att(mpdta):
     df = mpdta.rename(columns={"countyreal": "unit", "first.treat": "gname"})
     statistic = CSAdoptionStatistic(df, "lemp")
     Y, g, periods, units = balanced_matrix(df, "unit", "year", "lemp", "gname")
+    # The shared module's fast ATT on the outcome and the treatment column.
+    df["d_obs"] = treatment_matrix(g, periods)[
+        pd.Index(units).get_indexer(df["unit"]), np.searchsorted(periods, df["year"])]
+    shared = SimpleATT(df, ["lemp", "d_obs"], tname="year", idname="unit",
+                       control_group="nevertreated")
     rng = np.random.default_rng(0)
     for _ in range(5):
-        permuted = rng.permutation(g)
-        table = statistic.units()
-        table["gname"] = permuted
-        att, slope = statistic(table)
-        assert att == pytest.approx(cs_simple_att(Y, permuted, periods), abs=1e-13)
-        assert slope == pytest.approx(
-            cs_simple_att(treatment_matrix(g, periods), permuted, periods), abs=1e-13)
+        cohorts = pd.Series(rng.permutation(g), index=units)
+        att, slope = statistic(cohorts)
+        assert att == pytest.approx(cs_simple_att(Y, cohorts.to_numpy(), periods),
+                                    abs=1e-13)
+        assert slope == pytest.approx(cs_simple_att(treatment_matrix(g, periods),
+                                                    cohorts.to_numpy(), periods),
+                                      abs=1e-13)
+        np.testing.assert_allclose([att, slope], shared(cohorts).to_numpy(),
+                                   atol=1e-12)
 
 
 # --- randomization inference on designs enumerable by hand --------------------------

@@ -144,7 +144,7 @@ def overall_effect(result, n_obs: int | None = None) -> dict:
     -------
     dict
         ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``p_value``,
-        ``n_units``, ``n_obs``, ``n_clusters`` and ``estimator`` (the
+        ``n_units``, ``n_obs``, ``n_clusters`` and ``estimator_label`` (the
         result's label).
     """
     from analysis.did import (
@@ -182,7 +182,7 @@ def overall_effect(result, n_obs: int | None = None) -> dict:
         "estimate": float(estimate), "se": float(se), "ci_lower": float(low),
         "ci_upper": float(high), "p_value": float(p_value),
         "n_units": int(units), "n_obs": None if n_obs is None else int(n_obs),
-        "n_clusters": int(result.n_clusters), "estimator": result.label,
+        "n_clusters": int(result.n_clusters), "estimator_label": result.label,
     }
 
 

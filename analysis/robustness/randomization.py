@@ -213,6 +213,7 @@ def randomization_inference(
     enumerate_up_to: int | None = None,
     alternative: str = "two-sided",
     names: list[str] | None = None,
+    by_unit: bool = False,
     scheduler=None,
     n_jobs: int | None = None,
     progress: bool | None = None,
@@ -247,6 +248,13 @@ def randomization_inference(
         See :func:`p_values`.
     names
         Names of the statistics; default the Series index or ``stat_0``, ...
+    by_unit
+        False (default): ``statistic(frame)`` as above. True:
+        ``statistic(cohorts)`` with ``cohorts`` a Series of first treated
+        periods indexed by unit id (sorted), for statistics that hold the
+        outcomes themselves and only need the assignment (e.g.
+        :class:`~analysis.robustness.fast_att.SimpleATT`), which saves
+        rebuilding the frame on every draw.
     scheduler, n_jobs, progress
         Passed to :func:`~analysis.robustness.parallel.run_tasks`.
 
@@ -272,9 +280,10 @@ def randomization_inference(
             "reproduced."
         )
 
-    observed = _as_series(statistic(data), names)
     reassign = _Reassign(data, statistic, idname, gname, units,
-                         _strata_values(units, strata), list(observed.index))
+                         _strata_values(units, strata), names, by_unit)
+    observed = reassign.evaluate(units[gname].to_numpy())
+    reassign.names = list(observed.index)
     if enumerate_all:
         tasks = enumerate_assignments(units[gname].to_numpy(),
                                       _strata_values(units, strata))
@@ -306,14 +315,27 @@ class _Reassign:
     function called with an assignment (enumeration) or a task index and a
     generator (random permutation)."""
 
-    def __init__(self, data, statistic, idname, gname, units, strata, names):
-        self.data = data
+    def __init__(self, data, statistic, idname, gname, units, strata, names,
+                 by_unit):
+        self.data = None if by_unit else data
         self.statistic = statistic
         self.gname = gname
+        self.unit_ids = pd.Index(units[idname], name=idname)
         self.cohorts = units[gname].to_numpy()
-        self.row_unit = pd.Index(units[idname]).get_indexer(data[idname])
+        self.row_unit = None if by_unit else self.unit_ids.get_indexer(data[idname])
         self.positions = list(_positions_by_stratum(self.cohorts, strata).values())
         self.names = names
+
+    def evaluate(self, assignment: np.ndarray) -> pd.Series:
+        """The statistic(s) under one assignment (aligned with the units)."""
+        if self.data is None:
+            value = self.statistic(pd.Series(assignment, index=self.unit_ids,
+                                             name=self.gname))
+        else:
+            frame = self.data.copy()
+            frame[self.gname] = assignment[self.row_unit]
+            value = self.statistic(frame)
+        return _as_series(value, self.names)
 
     def __call__(self, task, rng=None) -> np.ndarray:
         if rng is None:
@@ -322,9 +344,7 @@ class _Reassign:
             assignment = self.cohorts.copy()
             for index in self.positions:
                 assignment[index] = rng.permutation(self.cohorts[index])
-        frame = self.data.copy()
-        frame[self.gname] = assignment[self.row_unit]
-        return _as_series(self.statistic(frame), self.names).to_numpy(float)
+        return self.evaluate(assignment).to_numpy(float)
 
 
 def _unit_table(data, idname, gname, strata) -> pd.DataFrame:

@@ -12,7 +12,8 @@ This module adds two things that module does not have:
 
 - :class:`CSAdoptionStatistic`, a fast statistic for it: the
   Callaway-Sant'Anna simple ATT (:func:`analysis.synth.staggered.cs_simple_att`)
-  computed on a fixed outcome matrix, reading only the reassigned cohorts;
+  computed on a fixed outcome matrix from the reassigned cohorts, returning
+  the ATT on the treatment matrix too;
 - :func:`randomization_interval`: the test of a constant additive effect
   ``tau`` (outcomes ``Y - tau D`` under the observed ``D``), inverted into a
   confidence interval. The statistic is linear in the outcomes, so each
@@ -49,9 +50,12 @@ class CSAdoptionStatistic:
     yname, idname, tname, gname
         Columns.
 
-    The statistic is called on the unit table :meth:`units` (one row per
-    unit, in the matrix's order) with reassigned cohorts: copying that small
-    table per reassignment is what keeps the test fast.
+    Called (``by_unit=True``) with a Series of first treated periods indexed
+    by unit. It gives the same numbers as
+    :class:`analysis.robustness.SimpleATT` with never-treated controls on the
+    outcome and on the treatment column (checked in the tests) in about a
+    tenth of the time per draw, because the per-unit changes are summed once
+    here rather than per cell and draw.
 
     Notes
     -----
@@ -80,24 +84,19 @@ class CSAdoptionStatistic:
         self.denominator = float((sizes * cells).sum())
         self.contributions = [self._contributions(M, bases) for M in (Y, D)]
         self.sizes = sizes
-        self.idname = idname
-        self.unit_table = pd.DataFrame({idname: units, gname: g})
-
-    def units(self) -> pd.DataFrame:
-        """One row per unit (matrix order) with its observed cohort."""
-        return self.unit_table.copy()
+        self.units = pd.Index(units)
+        self.observed = pd.Series(g, index=self.units, name=gname)
 
     @staticmethod
     def _contributions(M, bases):
         return np.column_stack([(M[:, b + 1:] - M[:, [b]]).sum(axis=1)
                                 for b in bases])
 
-    def __call__(self, frame: pd.DataFrame) -> list[float]:
-        if len(frame) != len(self.unit_table) or not np.array_equal(
-                frame[self.idname].to_numpy(), self.unit_table[self.idname].to_numpy()):
-            raise ValueError("CSAdoptionStatistic expects its own unit table "
-                             "(statistic.units()) with reassigned cohorts.")
-        g = frame[self.gname].to_numpy().astype(int)
+    def __call__(self, cohorts: pd.Series) -> list[float]:
+        g = cohorts.reindex(self.units).to_numpy()
+        if pd.isna(g).any():
+            raise ValueError("cohorts are missing for some units of the sample.")
+        g = g.astype(int)
         treated = g > 0
         column = np.searchsorted(self.cohorts, g[treated])
         values = []
@@ -160,9 +159,9 @@ def staggered_randomization(
     """
     statistic = CSAdoptionStatistic(sample, yname)
     result = randomization_inference(
-        statistic.units(), statistic, idname="unit", gname="gname",
+        sample, statistic, idname="unit", gname="gname",
         n_permutations=n_permutations, seed=seed, names=["att", "slope"],
-        n_jobs=n_jobs, progress=False,
+        by_unit=True, n_jobs=n_jobs, progress=False,
     )
     lower, upper = _interval_from(result, alpha)
     out = StaggeredRandomization(
