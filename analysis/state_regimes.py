@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -282,29 +283,27 @@ def state_first_treated(
                     + laws.loc[excluded, "policy_type"] + ")").tolist()
         ledger.entries[-1].examples = "; ".join(examples)
 
-    rows = []
-    for (fips, abbr), group in laws.groupby(["state_fips", "state_abbr"]):
-        kept = group[~excluded[group.index]]
-        row = {"state_fips": fips, "state_abbr": abbr,
-               "laws": " ".join(group["law_id"])}
-        dated = kept[kept["first_year"].notna()]
-        if len(kept) == 0:
-            row["status"] = "excluded_laws_only"
-        elif len(dated):
-            first = dated.sort_values(["first_year", "date"]).iloc[0]
-            row.update(status="treated", first_treated_year=int(first["first_year"]),
-                       law_id=first["law_id"], date=first["date"],
-                       precision=first["precision"],
-                       date_source=first["date_source"],
-                       confidence=first["confidence"])
-        elif kept["in_force_status"].eq("never_in_force").all():
-            row["status"] = "never_in_force"
-        else:
-            row["status"] = "unknown_date"
-        rows.append(row)
+    # Vectorised: the earliest dated kept law of each state, then statuses.
+    laws["kept"] = ~excluded
+    states = laws.groupby(["state_fips", "state_abbr"], sort=True).agg(
+        laws=("law_id", " ".join), any_kept=("kept", "any"))
+    kept = laws[laws["kept"]]
+    never = kept.groupby(["state_fips", "state_abbr"])["in_force_status"].agg(
+        lambda s: s.eq("never_in_force").all())
+    dated = kept[kept["first_year"].notna()].sort_values(
+        ["state_fips", "first_year", "date"], na_position="last")
+    first = dated.drop_duplicates(["state_fips", "state_abbr"]).set_index(
+        ["state_fips", "state_abbr"])
+    out = states.join(first[["first_year", "law_id", "date", "precision",
+                             "date_source", "confidence"]])
+    out["status"] = np.select(
+        [~out["any_kept"], out["first_year"].notna(),
+         never.reindex(out.index).fillna(False).astype(bool)],
+        ["excluded_laws_only", "treated", "never_in_force"], default="unknown_date")
+    out = out.reset_index().rename(columns={"first_year": "first_treated_year"})
     columns = ["state_fips", "state_abbr", "first_treated_year", "status", "law_id",
                "date", "precision", "date_source", "confidence", "laws"]
-    out = pd.DataFrame(rows).reindex(columns=columns)
+    out = out[columns]
     out["first_treated_year"] = out["first_treated_year"].astype("Int64")
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[s]")
     return out

@@ -288,18 +288,22 @@ def _sensitivity_row(check, outcome, sample, design) -> dict:
 
 
 def single_state_matrix(state_year, laws, in_force, design: LawsDesign, rule: str,
-                        outcome: str):
-    """``(Y, N0, T0, units, periods, ledger)`` for the plan's single state.
+                        outcome: str, coded=None):
+    """``(Y, N0, T0, units, periods, ledger, start)`` for the plan's single state.
 
     Donors: states with no law in either direction in force within the
     window (never-treated in the clean sample). The treated state's first
     year is the named law's year under ``rule``; its earlier laws stay in
-    its pre-period (stated in the report).
+    its pre-period (stated in the report). ``coded``: the clean-control
+    :func:`treatment_frame` output for ``rule``, when already computed.
     """
     spec = design.single_state
-    sample, ledger, _ = prepare_sample(state_year, laws, in_force,
-                                       replace(design, controls="clean"), rule,
-                                       outcome)
+    if coded is None:
+        coded = treatment_frame(state_year, laws, in_force,
+                                replace(design, controls="clean"), rule)
+    frame, coding_ledger, _ = coded
+    ledger = Ledger(coding_ledger.dataset).extend(coding_ledger)
+    sample = outcome_sample(frame, outcome, ledger)
     table = law_dates(laws, rule, in_force)
     law = table[table["law_id"] == spec["law_id"]]
     if law.empty or law["state_abbr"].iloc[0] != spec["state"]:

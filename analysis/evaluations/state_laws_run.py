@@ -11,12 +11,14 @@ fits with their placebo distributions.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import pandas as pd
 
 from analysis.errors import AnalysisWarning
 from analysis.evaluations import state_laws as ev
 from analysis.io import read_panel
+from analysis.ledger import Ledger
 from analysis.sources._common import read_crosswalk
 from analysis.sources.state_laws import confidence_report, load_state_laws
 from analysis.state_regimes import IN_FORCE_FILE, law_dates, load_in_force
@@ -44,19 +46,29 @@ def run_state_laws(plan: dict) -> pd.DataFrame:
 
     _save_codings(design, laws, in_force, common)
     rows = []
+    frames = {}
     for outcome, label in design.outcomes.items():
         rules = design.rules if outcome == design.primary else (design.primary_rule,)
         for rule in rules:
+            if rule not in frames:
+                # Coded once per rule; its warnings go with every outcome.
+                with warnings.catch_warnings(record=True) as coding:
+                    warnings.simplefilter("always", AnalysisWarning)
+                    coded = ev.treatment_frame(state_year, laws, in_force, design,
+                                               rule)
+                frames[rule] = coded, [str(w.message) for w in coding]
+            (frame, coding_ledger, _), coding_warnings = frames[rule]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", AnalysisWarning)
-                sample, ledger, _ = ev.prepare_sample(state_year, laws, in_force,
-                                                      design, rule, outcome)
+                ledger = Ledger(coding_ledger.dataset).extend(coding_ledger)
+                sample = ev.outcome_sample(frame, outcome, ledger)
                 results = ev.estimate_staggered(sample, design, outcome)
             rows += ev.summary_rows(results, outcome, label, sample, rule)
             if rule != design.primary_rule:
                 continue
             extra = {**common, "outcome": outcome, "outcome_label": label,
-                     "rule": rule, "warnings": [str(w.message) for w in caught]}
+                     "rule": rule, "warnings": coding_warnings
+                     + [str(w.message) for w in caught]}
             prefix = f"{outcome}__"
             save_result(name, prefix + "sample",
                         sample[["unit", "state_fips", "year", "gname", "treated",
@@ -128,6 +140,11 @@ def _save_single_state(design, state_year, laws, in_force, common) -> None:
     # reuses its fits instead of refitting.
     rules = [design.primary_rule] + [r for r in design.rules
                                      if r != design.primary_rule]
+    clean = replace(design, controls="clean")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        coded = {rule: ev.treatment_frame(state_year, laws, in_force, clean, rule)
+                 for rule in rules}
     for outcome in design.outcomes:
         fitted = {}
         for rule in rules:
@@ -140,7 +157,8 @@ def _save_single_state(design, state_year, laws, in_force, common) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AnalysisWarning)
                 Y, N0, T0, units, periods, _, start = ev.single_state_matrix(
-                    state_year, laws, in_force, design, rule, outcome)
+                    state_year, laws, in_force, design, rule, outcome,
+                    coded=coded[rule])
             key = (start, tuple(units))
             if key not in fitted:
                 fitted[key] = ev.estimate_single_state(

@@ -93,7 +93,10 @@ class CSAdoptionStatistic:
                                 for b in bases])
 
     def __call__(self, cohorts: pd.Series) -> list[float]:
-        g = cohorts.reindex(self.units).to_numpy()
+        # The shared module passes units sorted, as here: skip the reindex.
+        aligned = cohorts if cohorts.index.equals(self.units) else cohorts.reindex(
+            self.units)
+        g = aligned.to_numpy()
         if pd.isna(g).any():
             raise ValueError("cohorts are missing for some units of the sample.")
         g = g.astype(int)
