@@ -14,8 +14,8 @@
 # %% [markdown]
 # # State laws that limit or mandate cooperation with immigration enforcement, and crime
 #
-# Since 2013 about a dozen states limited their police's cooperation with
-# federal immigration enforcement (California's TRUST and Values Acts,
+# Since 2013 about a dozen states (Oregon already in 1987) limited their
+# police's cooperation with federal immigration enforcement (California's TRUST and Values Acts,
 # Illinois's TRUST Act, Washington's Keep Washington Working, New Jersey's
 # Immigrant Trust Directive...), and since 2007 about sixteen mandated it or
 # banned sanctuary policies (Oklahoma 2007, Arizona 2010, Alabama 2011, North

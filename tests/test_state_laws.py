@@ -276,3 +276,23 @@ def test_clean_controls_drop_other_direction(laws, in_force):
     assert treated.to_dict() == {"CA": 2014, "CO": 2019, "CT": 2014, "IL": 2017,
                                  "MA": 2017, "NJ": 2019, "NY": 2019, "VT": 2017,
                                  "WA": 2019}
+
+
+def test_ruled_out_formula():
+    from analysis.evaluations.state_laws import ruled_out
+
+    bounds = ruled_out(0.10, 0.05)
+    assert bounds["mde_80"] == pytest.approx(0.14)
+    assert bounds["equiv_lower"] == pytest.approx(0.10 - 1.6448536 * 0.05, abs=1e-7)
+    assert bounds["equiv_upper"] == pytest.approx(0.10 + 1.6448536 * 0.05, abs=1e-7)
+
+
+def test_plan_missing_key_is_named():
+    plan = read_plan("state_laws_limits")
+    plan.pop("single_state")
+    with pytest.raises(ValueError, match="single_state"):
+        design_from_plan(plan)
+    plan = read_plan("state_laws_limits")
+    plan["controls"] = "everyone"
+    with pytest.raises(ValueError, match="controls"):
+        design_from_plan(plan)

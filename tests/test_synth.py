@@ -294,3 +294,15 @@ def test_randomization_interval_inverts_the_test():
     # falls to 2/21 beyond: tau in [-0.4, 1.4].
     assert lower == pytest.approx(-0.4, abs=1e-6)
     assert upper == pytest.approx(1.4, abs=1e-6)
+
+
+def test_placebo_in_space_same_on_two_processes(prop99):
+    Y, N0, T0, units, _ = prop99
+    Y = np.vstack([Y[:5], Y[N0:]])
+
+    def estimator(M, n0, t0):
+        return synthetic_control(M, n0, t0)
+
+    serial = placebo_in_space(Y, 5, T0, estimator)
+    parallel = placebo_in_space(Y, 5, T0, estimator, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.placebos, parallel.placebos)

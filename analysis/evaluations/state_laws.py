@@ -171,11 +171,12 @@ def prepare_sample(
 
 
 def estimate_staggered(sample: pd.DataFrame, design: LawsDesign, outcome: str,
-                       *, inference: bool = True) -> dict:
+                       *, inference: bool = True, n_jobs: int | None = 1) -> dict:
     """Callaway-Sant'Anna, TWFE with the wild bootstrap, randomization inference.
 
     With ``inference=False`` only the analytic Callaway-Sant'Anna simple ATT
-    is computed (used by the sensitivity checks).
+    is computed (used by the sensitivity checks). ``n_jobs``: worker
+    processes for the randomization draws (:func:`analysis.robustness.run_tasks`).
     """
     y = f"log_{outcome}"
     common = dict(yname=y, tname="year", idname="unit", gname="gname")
@@ -192,7 +193,7 @@ def estimate_staggered(sample: pd.DataFrame, design: LawsDesign, outcome: str,
     )
     results["ri"], intervals = staggered_randomization(
         sample, y, n_permutations=design.n_ri, seed=design.seed,
-        alpha=design.alpha, levels=(0.10,),
+        alpha=design.alpha, levels=(0.10,), n_jobs=n_jobs,
     )
     results["ri90"] = intervals[0.10]
     return results
@@ -330,7 +331,7 @@ def single_state_matrix(state_year, laws, in_force, design: LawsDesign, rule: st
 
 
 def estimate_single_state(Y, N0, T0, units, periods, *, placebo: tuple[str, ...],
-                          alpha: float) -> dict:
+                          alpha: float, n_jobs: int | None = 1) -> dict:
     """SC (exact weights), SDID and DiD; placebo-in-space for the named methods.
 
     Placebo runs refit the estimator once per donor: cheap for SC and DiD,
@@ -350,6 +351,6 @@ def estimate_single_state(Y, N0, T0, units, periods, *, placebo: tuple[str, ...]
                                  periods=periods))
         out[method] = {"fit": fit}
         if method in placebo:
-            out[method]["placebo"] = placebo_in_space(Y, N0, T0, estimator,
-                                                      units=units, alpha=alpha)
+            out[method]["placebo"] = placebo_in_space(
+                Y, N0, T0, estimator, units=units, alpha=alpha, n_jobs=n_jobs)
     return out

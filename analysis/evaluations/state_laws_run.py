@@ -28,8 +28,13 @@ from analysis.store import save_result
 LITERATURE = "literature_state_laws.csv"
 
 
-def run_state_laws(plan: dict) -> pd.DataFrame:
-    """Run one direction's plan; return its summary table."""
+def run_state_laws(plan: dict, n_jobs: int | None = 1) -> pd.DataFrame:
+    """Run one direction's plan; return its summary table.
+
+    ``n_jobs``: worker processes for the randomization draws and placebo
+    refits (:func:`analysis.robustness.run_tasks`); 1 runs them here, which
+    is fastest for draws this cheap. The numbers do not depend on it.
+    """
     from analysis.evaluate import _record, environment
 
     design = ev.design_from_plan(plan)
@@ -62,7 +67,8 @@ def run_state_laws(plan: dict) -> pd.DataFrame:
                 warnings.simplefilter("always", AnalysisWarning)
                 ledger = Ledger(coding_ledger.dataset).extend(coding_ledger)
                 sample = ev.outcome_sample(frame, outcome, ledger)
-                results = ev.estimate_staggered(sample, design, outcome)
+                results = ev.estimate_staggered(sample, design, outcome,
+                                                n_jobs=n_jobs)
             rows += ev.summary_rows(results, outcome, label, sample, rule)
             if rule != design.primary_rule:
                 continue
@@ -90,7 +96,7 @@ def run_state_laws(plan: dict) -> pd.DataFrame:
         warnings.simplefilter("ignore", AnalysisWarning)
         table = ev.sensitivity(state_year, laws, in_force, design)
     save_result(name, "sensitivity", table, common)
-    _save_single_state(design, state_year, laws, in_force, common)
+    _save_single_state(design, state_year, laws, in_force, common, n_jobs)
     literature = read_crosswalk(LITERATURE, ["study", "design", "outcome", "estimate",
                                              "se", "note"])
     save_result(name, "literature", literature,
@@ -133,7 +139,7 @@ def _save_codings(design, laws, in_force, common) -> None:
                 common)
 
 
-def _save_single_state(design, state_year, laws, in_force, common) -> None:
+def _save_single_state(design, state_year, laws, in_force, common, n_jobs) -> None:
     """SC / SDID / DiD for the plan's single state: every outcome and rule."""
     rows, spec = [], design.single_state
     # Primary rule first, so a rule giving the same first year (and donors)
@@ -163,7 +169,7 @@ def _save_single_state(design, state_year, laws, in_force, common) -> None:
             if key not in fitted:
                 fitted[key] = ev.estimate_single_state(
                     Y, N0, T0, units, periods, placebo=placebo_methods,
-                    alpha=design.alpha)
+                    alpha=design.alpha, n_jobs=n_jobs)
             fits = fitted[key]
             for method, parts in fits.items():
                 fit = parts["fit"]

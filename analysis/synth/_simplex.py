@@ -61,7 +61,8 @@ def simplex_least_squares(
     A = np.asarray(A, dtype=float)
     b = np.asarray(b, dtype=float)
     if A.ndim != 2 or b.shape != (A.shape[0],):
-        raise ValueError(f"A must be m x n and b of length m; got {A.shape}, {b.shape}.")
+        raise ValueError(
+            f"A must be m x n and b of length m; got {A.shape}, {b.shape}.")
     if ridge < 0:
         raise ValueError(f"ridge must be >= 0, got {ridge}.")
     n = A.shape[1]

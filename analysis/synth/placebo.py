@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.robustness import run_tasks
+
 __all__ = ["PlaceboResult", "placebo_in_space", "rank_p_value"]
 
 
@@ -85,6 +87,8 @@ def placebo_in_space(
     *,
     units: list | None = None,
     alpha: float = 0.05,
+    n_jobs: int | None = 1,
+    scheduler=None,
 ) -> PlaceboResult:
     """Rerun ``estimator`` with each donor as the treated unit.
 
@@ -99,6 +103,10 @@ def placebo_in_space(
         Row labels.
     alpha
         Level of the placebo interval.
+    n_jobs, scheduler
+        Passed to :func:`analysis.robustness.run_tasks` (default: in this
+        process; each refit is independent, so they can run on several cores
+        or a Dask cluster with identical results).
     """
     Y = np.asarray(Y, dtype=float)
     if Y.shape[0] != N0 + 1:
@@ -109,16 +117,11 @@ def placebo_in_space(
         raise ValueError("placebo_in_space needs at least 2 donors.")
     units = list(range(Y.shape[0])) if units is None else list(units)
     real = estimator(Y, N0, T0)
-    rows = []
-    for j in range(N0):
-        others = [i for i in range(N0) if i != j]
-        fit = estimator(np.vstack([Y[others], Y[j]]), N0 - 1, T0)
-        row = {"unit": units[j], "estimate": fit.estimate}
-        if hasattr(fit, "pre_rmspe"):
-            row.update(pre_rmspe=fit.pre_rmspe, post_rmspe=fit.post_rmspe,
-                       rmspe_ratio=fit.rmspe_ratio)
-        rows.append(row)
+    rows = run_tasks(_PlaceboFit(Y, N0, T0, estimator), range(N0), n_jobs=n_jobs,
+                     scheduler=scheduler, progress=False,
+                     description="placebo in space")
     placebos = pd.DataFrame(rows)
+    placebos.insert(0, "unit", units[:N0])
 
     p_value = rank_p_value(abs(real.estimate), placebos["estimate"].abs().to_numpy())
     p_rmspe = float("nan")
@@ -133,3 +136,20 @@ def placebo_in_space(
         ci_upper=real.estimate + z * se, alpha=alpha,
         method=getattr(real, "method", ""),
     )
+
+
+class _PlaceboFit:
+    """Donor ``j`` as the treated unit, the other donors as its pool."""
+
+    def __init__(self, Y, N0, T0, estimator):
+        self.Y, self.N0, self.T0, self.estimator = Y, N0, T0, estimator
+
+    def __call__(self, j: int) -> dict:
+        others = [i for i in range(self.N0) if i != j]
+        fit = self.estimator(np.vstack([self.Y[others], self.Y[j]]), self.N0 - 1,
+                             self.T0)
+        row = {"estimate": fit.estimate}
+        if hasattr(fit, "pre_rmspe"):
+            row.update(pre_rmspe=fit.pre_rmspe, post_rmspe=fit.post_rmspe,
+                       rmspe_ratio=fit.rmspe_ratio)
+        return row

@@ -3,8 +3,8 @@
 For an ``N x T`` outcome matrix whose last ``N - N0`` rows are treated from
 column ``T0`` on (a block design; a single treated unit is the usual case),
 
-.. math:: \\hat\\tau = (\\bar Y_{tr,post} - \\textstyle\\sum_t \\lambda_t Y_{tr,t})
-          - \\textstyle\\sum_i \\omega_i (\\bar Y_{i,post} - \\sum_t \\lambda_t Y_{i,t}).
+.. math:: \\hat\\tau = (\\bar Y_{tr,post} - \\sum_t \\lambda_t Y_{tr,t})
+          - \\sum_i \\omega_i (\\bar Y_{i,post} - \\sum_t \\lambda_t Y_{i,t}).
 
 ``method="sdid"`` fits unit weights ``omega`` (with an intercept and ridge
 ``zeta = (N1 T1)^{1/4} sigma``) and time weights ``lambda`` (intercept, ridge
