@@ -296,3 +296,21 @@ def test_plan_missing_key_is_named():
     plan["controls"] = "everyone"
     with pytest.raises(ValueError, match="controls"):
         design_from_plan(plan)
+
+
+def test_single_state_matrix_for_california(laws, in_force):
+    from analysis.evaluations.state_laws import single_state_matrix
+
+    state_year = read_panel("state_year").frame
+    design = design_from_plan(read_plan("state_laws_limits"))
+    Y, N0, T0, units, periods, _, start = _quiet(
+        single_state_matrix, state_year, laws, in_force, design, "effective",
+        design.primary)
+    assert units[-1] == "CA" and start == 2018 and T0 == 18
+    assert periods[0] == 2000 and periods[-1] == 2020
+    # Donors: no law in either direction in the window.
+    assert not set(units[:N0]) & {"NY", "WA", "TX", "AZ", "OR", "DC", "CA"}
+    assert {"MD", "MT"} <= set(units[:N0])  # laws of 2021, after the window
+    signed = _quiet(single_state_matrix, state_year, laws, in_force, design,
+                    "signed", design.primary)
+    assert signed[-1] == 2017  # SB 54 signed 2017-10-05

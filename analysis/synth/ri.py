@@ -189,7 +189,7 @@ def _interval_from(result, alpha):
 
 
 def randomization_interval(a0, c0, a, c, *, include_observed: bool, alpha: float,
-                           grid_size: int = 4001) -> tuple[float, float]:
+                           grid_size: int = 801) -> tuple[float, float]:
     """The set of constant effects ``tau`` the randomization test accepts.
 
     Under ``Y(0) = Y - tau D`` the observed statistic is ``a0 - tau c0`` and
