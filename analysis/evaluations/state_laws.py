@@ -28,6 +28,7 @@ from scipy import stats
 from analysis.did import att_gt, wild_bootstrap_twfe
 from analysis.ledger import Ledger
 from analysis.state_regimes import (
+    first_treated_year,
     law_dates,
     state_first_treated,
     state_year_treatment,
@@ -312,8 +313,6 @@ def single_state_matrix(state_year, laws, in_force, design: LawsDesign, rule: st
             f"plan {design.name}: single_state law_id {spec['law_id']!r} is not a "
             f"law of {spec['state']!r} in the law table."
         )
-    from analysis.state_regimes import first_treated_year
-
     start = int(first_treated_year(law, design.timing).iloc[0])
     donors = sample[sample["gname"] == 0]
     treated_rows = state_year[(state_year["state_abbr"] == spec["state"])
