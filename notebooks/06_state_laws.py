@@ -12,16 +12,16 @@
 # ---
 
 # %% [markdown]
-# # State laws that limit or mandate cooperation with immigration enforcement, and crime
+# # State laws limiting or mandating cooperation with immigration enforcement, and crime
 #
 # Since 2013 about a dozen states (Oregon already in 1987) limited their
-# police's cooperation with federal immigration enforcement (California's TRUST and Values Acts,
-# Illinois's TRUST Act, Washington's Keep Washington Working, New Jersey's
-# Immigrant Trust Directive...), and since 2007 about sixteen mandated it or
-# banned sanctuary policies (Oklahoma 2007, Arizona 2010, Alabama 2011, North
-# Carolina 2015, Texas 2017, Florida 2019...). This report asks whether
-# crime in those states changed after the law, relative to states without
-# such a law, in **both directions with the same plan**:
+# police's cooperation with federal immigration enforcement (California's
+# TRUST and Values Acts, Illinois's TRUST Act, Washington's Keep Washington
+# Working, New Jersey's Immigrant Trust Directive...), and since 2007 about
+# sixteen mandated it or banned sanctuary policies (Oklahoma 2007, Arizona
+# 2010, Alabama 2011, North Carolina 2015, Texas 2017, Florida 2019...). This
+# report asks whether crime in those states changed after the law, relative
+# to states without such a law, in **both directions with the same plan**:
 #
 # - `plans/state_laws_limits.toml` and `plans/state_laws_mandates.toml`
 #   differ only in the direction, the seed and the single state studied;
@@ -120,6 +120,13 @@ sources = laws[laws["rule"] == "in_force"].set_index(
 dates = dates.reset_index().merge(sources.rename("in_force_source").reset_index(),
                                   on=["direction", "law_id"])
 dates.set_index(["direction", "law_id"])
+
+# %% [markdown]
+# The transcribed in-force dates, each with the note it reads and its source:
+
+# %%
+side_by_side("in_force", ["law_id"])[["status", "in_force_date", "in_force_year",
+                                      "end_date", "provision", "reason", "source"]]
 
 # %% [markdown]
 # ### Rows of medium or low confidence

@@ -116,6 +116,10 @@ def _save_codings(design, laws, in_force, common) -> None:
     dated = dated.join(sources, on="law_id")
     save_result(design.name, "law_dates", dated,
                 {**common, "in_force_file": f"data/crosswalks/{IN_FORCE_FILE}"})
+    directions = laws.set_index("law_id")["direction"]
+    save_result(design.name, "in_force",
+                in_force[in_force["law_id"].map(directions) == design.direction],
+                {**common, "file": f"data/crosswalks/{IN_FORCE_FILE}"})
 
     states = []
     for rule in design.rules:
