@@ -208,6 +208,19 @@ main.set_index(["outcome", "estimator", "direction"]).sort_index()[
     ["att", "se", "ci_lower", "ci_upper", "p_value", "treated_states", "states"]
 ].unstack("direction").round(4)
 
+# %%
+cs = main[main["estimator"].str.startswith("Callaway-Sant'Anna (")]
+tw = main[main["estimator"].str.startswith("TWFE")]
+gaps = cs.merge(tw, on=["direction", "outcome"], suffixes=("_cs", "_twfe"))
+display(Markdown(
+    "TWFE differs from Callaway-Sant'Anna by "
+    + ", ".join(f"{r.att_twfe - r.att_cs:+.3f} ({r.direction}, "
+                f"{OUTCOMES[r.outcome]})" for r in gaps.itertuples())
+    + ". With staggered adoption TWFE also compares later adopters with "
+    "earlier ones and weights effects by treatment variance, so it is biased "
+    "when effects change over time since adoption; the Callaway-Sant'Anna "
+    "estimates are the primary ones."))
+
 # %% [markdown]
 # ## What effect sizes the data rule out
 #
@@ -314,6 +327,31 @@ single[single["rule"] == PRIMARY_RULE].set_index(
     ["direction", "state", "outcome", "method"])[
     ["first_treated_year", "donors", "pre_years", "att", "att_first_year", "se",
      "ci_lower", "ci_upper", "p_value", "p_value_rmspe", "pre_rmspe"]].round(4)
+
+# %%
+lines = []
+for direction in PLANS:
+    rows = single[(single["direction"] == direction) & (single["rule"] == PRIMARY_RULE)
+                  & single["p_value"].notna()]
+    tested = len(rows) + int(rows["p_value_rmspe"].notna().sum())
+    for r in rows.itertuples():
+        flags = [f"estimate-rank p = {r.p_value:.3f}"]
+        if pd.notna(r.p_value_rmspe):
+            flags.append(f"RMSPE-ratio p = {r.p_value_rmspe:.3f}")
+        lines.append(f"- {direction}, {r.state}, {OUTCOMES[r.outcome]}, "
+                     f"{r.method.upper()}: {r.att:+.3f} log points "
+                     f"({', '.join(flags)}; {int(r.donors)} donors, so the "
+                     f"smallest attainable p is {1 / (r.donors + 1):.3f}).")
+    low = rows[(rows["p_value"] < 0.05) | (rows["p_value_rmspe"] < 0.05)]
+    if len(low):
+        lines.append(
+            f"\n  For {direction}, {len(low)} of these {tested} placebo tests has "
+            "p < 0.05. The RMSPE-ratio test rewards any post-period divergence "
+            "(of either sign) relative to a good pre-period fit, and among "
+            f"{tested} tests about {0.05 * tested:.1f} are expected below 0.05 "
+            "by chance alone; read it together with the estimate-rank test and "
+            "the other estimators.\n")
+display(Markdown("\n".join(lines)))
 
 # %%
 figure, axes = plt.subplots(2, 2, figsize=(14, 9))
