@@ -208,6 +208,24 @@ main.set_index(["outcome", "estimator", "direction"]).sort_index()[
     ["att", "se", "ci_lower", "ci_upper", "p_value", "treated_states", "states"]
 ].unstack("direction").round(4)
 
+# %% [markdown]
+# ### Pre-trends
+#
+# Tests that the Callaway-Sant'Anna pre-period estimates (each year against
+# the year before it) are zero: the Wald test over the last five pre-period
+# years (`pretrend_p`), the Wald test over all of them (`pretrend_p_all`:
+# about twenty parameters with a covariance estimated from 34-40 states,
+# ill-conditioned, so not trustworthy), and a randomization test of the sum
+# of the five squared estimates (`pretrend_p_ri`), which, like the
+# randomization inference for the effect, does not lean on a covariance
+# estimated from 9-15 treated states. A small p-value warns that adopting
+# states' crime was already moving differently; a large one is weak evidence
+# of parallel trends when the test has little power.
+
+# %%
+main.drop_duplicates(["direction", "outcome"]).set_index(["outcome", "direction"])[
+    ["pretrend_p", "pretrend_p_all", "pretrend_p_ri"]].unstack("direction").round(3)
+
 # %%
 cs = main[main["estimator"].str.startswith("Callaway-Sant'Anna (")]
 tw = main[main["estimator"].str.startswith("TWFE")]

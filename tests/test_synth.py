@@ -19,6 +19,8 @@ from analysis.synth._simplex import frank_wolfe, simplex_least_squares
 from analysis.synth.placebo import placebo_in_space, rank_p_value
 from analysis.synth.ri import (
     CSAdoptionStatistic,
+    CSPretrendStatistic,
+    pretrend_randomization,
     randomization_interval,
     staggered_randomization,
 )
@@ -306,3 +308,29 @@ def test_placebo_in_space_same_on_two_processes(prop99):
     serial = placebo_in_space(Y, 5, T0, estimator)
     parallel = placebo_in_space(Y, 5, T0, estimator, n_jobs=2)
     pd.testing.assert_frame_equal(serial.placebos, parallel.placebos)
+
+
+def test_pretrend_statistic_matches_att_gt_and_hand_design(mpdta):
+    df = mpdta.rename(columns={"countyreal": "unit", "first.treat": "gname"})
+    statistic = CSPretrendStatistic(df, "lemp", 3)
+    cohorts = df.groupby("unit")["gname"].first()
+    estimates = statistic.event_estimates(cohorts.reindex(statistic.units).to_numpy())
+    dynamic = att_gt(df, yname="lemp", tname="year", idname="unit", gname="gname",
+                     control_group="nevertreated", est_method="reg").aggregate(
+        "dynamic").tidy().set_index("event_time")["att"]
+    np.testing.assert_allclose(estimates, dynamic.loc[-3:-1].to_numpy(), atol=1e-12)
+
+    # Unit 0 adopts in period 3; changes from period 1 to 2 are 4, 0, 1, 2.
+    # Placing the cohort on unit i gives (change_i - mean of the others)^2:
+    # 9, 49/9, 1, 1/9. Only the observed 9 is at least 9: p = 1/4.
+    rows = []
+    for unit, change in enumerate([4.0, 0.0, 1.0, 2.0]):
+        g = 3 if unit == 0 else 0
+        rows += [{"unit": unit, "year": 1, "y": 0.0, "gname": g},
+                 {"unit": unit, "year": 2, "y": change, "gname": g},
+                 {"unit": unit, "year": 3, "y": change, "gname": g}]
+    result = pretrend_randomization(pd.DataFrame(rows), "y", window=1,
+                                    n_permutations=999, seed=None)
+    assert result.method == "enumeration"
+    assert result.observed.iloc[0] == pytest.approx(9.0)
+    assert result.p_values.iloc[0] == pytest.approx(0.25)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.did import att_gt, wild_bootstrap_twfe
+from analysis.did import att_gt, pretrend_test, wild_bootstrap_twfe
 from analysis.ledger import Ledger
 from analysis.state_regimes import (
     first_treated_year,
@@ -34,7 +34,7 @@ from analysis.state_regimes import (
     state_year_treatment,
 )
 from analysis.synth.placebo import placebo_in_space
-from analysis.synth.ri import staggered_randomization
+from analysis.synth.ri import pretrend_randomization, staggered_randomization
 from analysis.synth.sc import synthetic_control
 from analysis.synth.sdid import synthdid_estimate
 
@@ -68,6 +68,7 @@ class LawsDesign:
     n_ri: int = 1999
     alpha: float = 0.05
     single_state: dict = field(default_factory=dict)
+    pretrend_window: int = 5
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS.values():
@@ -92,7 +93,8 @@ def design_from_plan(plan: dict) -> LawsDesign:
         raise ValueError(f"plan {plan.get('name', '?')} lacks key(s) {missing}.")
     tuples = {k: tuple(plan[k]) for k in
               ["rules", "confidence", "policy_types", "exclude_states"] if k in plan}
-    return LawsDesign(**{k: plan[k] for k in keys}, **tuples)
+    optional = {k: plan[k] for k in ["pretrend_window"] if k in plan}
+    return LawsDesign(**{k: plan[k] for k in keys}, **tuples, **optional)
 
 
 def coded_states(
@@ -188,6 +190,16 @@ def estimate_staggered(sample: pd.DataFrame, design: LawsDesign, outcome: str,
     if not inference:
         return results
     results["cs_dynamic"] = cs.aggregate("dynamic", na_rm=True)
+    # The joint test over every pre-period has about 20 parameters and a
+    # covariance estimated from 35-40 states (ill-conditioned); the test over
+    # the last pretrend_window years is the one to read. Both are saved.
+    results["pretrend_all"] = pretrend_test(results["cs_dynamic"])
+    results["pretrend"] = pretrend_test(
+        results["cs_dynamic"], pre_periods=list(range(-design.pretrend_window, 0)))
+    # The same window by randomization inference, valid with few treated states.
+    results["pretrend_ri"] = pretrend_randomization(
+        sample, y, window=design.pretrend_window, n_permutations=design.n_ri,
+        seed=design.seed, n_jobs=n_jobs)
     results["wild"] = wild_bootstrap_twfe(
         sample, **common, clustervars="unit", weights="webb", n_boot=design.n_wild,
         seed=design.seed, alpha=design.alpha,
@@ -218,7 +230,12 @@ def summary_rows(results: dict, outcome: str, label: str, sample: pd.DataFrame,
     treated = sample.loc[sample["gname"] > 0, "unit"].nunique()
     base = {"outcome": outcome, "label": label, "rule": rule,
             "states": sample["unit"].nunique(), "treated_states": treated,
-            "years": f"{sample['year'].min()}-{sample['year'].max()}"}
+            "years": f"{sample['year'].min()}-{sample['year'].max()}",
+            # Joint Wald tests that the Callaway-Sant'Anna pre-period
+            # estimates are zero: the last years, and all (same in each row).
+            "pretrend_p": results["pretrend"].pvalue,
+            "pretrend_p_all": results["pretrend_all"].pvalue,
+            "pretrend_p_ri": float(results["pretrend_ri"].p_values.iloc[0])}
     simple, wild, ri = (results[k] for k in ["cs_simple", "wild", "ri"])
     ri90 = results["ri90"]
     z = stats.norm.ppf(0.975)

@@ -87,6 +87,20 @@ def run_state_laws(plan: dict, n_jobs: int | None = 1) -> pd.DataFrame:
                 if key == "ri":
                     record["convention"] = result.convention
                 save_result(name, prefix + key, result.tidy(), record)
+            tests = pd.DataFrame([
+                {"test": f"Wald, last {design.pretrend_window} pre-periods",
+                 "statistic": results["pretrend"].statistic,
+                 "p_value": results["pretrend"].pvalue},
+                {"test": "Wald, all pre-periods",
+                 "statistic": results["pretrend_all"].statistic,
+                 "p_value": results["pretrend_all"].pvalue},
+                {"test": f"randomization, sum of squared estimates, last "
+                         f"{design.pretrend_window} pre-periods",
+                 "statistic": float(results["pretrend_ri"].observed.iloc[0]),
+                 "p_value": float(results["pretrend_ri"].p_values.iloc[0])},
+            ])
+            save_result(name, prefix + "pretrend", tests,
+                        {**extra, "randomization": repr(results["pretrend_ri"])})
     summary = pd.DataFrame(rows)
     save_result(name, "summary", summary, {**common, "environment": environment()})
 

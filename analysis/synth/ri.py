@@ -31,7 +31,8 @@ import pandas as pd
 from analysis.robustness import p_values, randomization_inference
 from analysis.synth.staggered import balanced_matrix, cs_simple_att, treatment_matrix
 
-__all__ = ["CSAdoptionStatistic", "StaggeredRandomization", "randomization_interval",
+__all__ = ["CSAdoptionStatistic", "CSPretrendStatistic", "StaggeredRandomization",
+           "pretrend_randomization", "randomization_interval",
            "staggered_randomization"]
 
 
@@ -108,6 +109,70 @@ class CSAdoptionStatistic:
             control = (u[~treated] @ self.sizes).sum() / self.n_never
             values.append(float((own - control) / self.denominator))
         return values
+
+
+class CSPretrendStatistic:
+    """Sum of squared Callaway-Sant'Anna pre-period event-time estimates.
+
+    For event times ``e = -window, ..., -1`` the estimate is the cohort-size
+    weighted mean, over cohorts with that pre-period in the window, of the
+    cohort's mean change from ``g + e - 1`` to ``g + e`` minus the
+    never-treated units' (the varying base period of ``att_gt``). The
+    statistic ``sum_e est_e^2`` is large when the adopters' outcomes moved
+    differently before adoption; its randomization distribution (adoption
+    dates reassigned) gives a pre-trend test that does not rely on a
+    covariance estimated from few treated states. Called with a Series of
+    cohorts indexed by unit (``by_unit=True``).
+    """
+
+    def __init__(self, sample: pd.DataFrame, yname: str, window: int, *,
+                 idname: str = "unit", tname: str = "year", gname: str = "gname"):
+        Y, g, self.periods, units = balanced_matrix(sample, idname, tname, yname,
+                                                    gname)
+        # changes[:, k]: change from period k - 1 to k (column 0 unused).
+        self.changes = np.diff(Y, axis=1, prepend=np.nan)
+        self.window = int(window)
+        self.units = pd.Index(units)
+
+    def event_estimates(self, g: np.ndarray) -> np.ndarray:
+        """The pre-period estimates for event times ``-window .. -1``."""
+        never = g == 0
+        cohorts, sizes = np.unique(g[~never], return_counts=True)
+        control = self.changes[never].mean(axis=0)  # column 0 stays NaN
+        out = np.full(self.window, np.nan)
+        for k, e in enumerate(range(-self.window, 0)):
+            total = weight = 0.0
+            for cohort, size in zip(cohorts, sizes):
+                index = int(np.searchsorted(self.periods, cohort + e))
+                # The period g + e and its base g + e - 1 must be in the window.
+                if cohort + e - 1 < self.periods[0] or cohort + e > self.periods[-1]:
+                    continue
+                cell = self.changes[g == cohort, index].mean() - control[index]
+                total += size * cell
+                weight += size
+            if weight:
+                out[k] = total / weight
+        return out
+
+    def __call__(self, cohorts: pd.Series) -> float:
+        aligned = cohorts if cohorts.index.equals(self.units) else cohorts.reindex(
+            self.units)
+        estimates = self.event_estimates(aligned.to_numpy().astype(int))
+        return float(np.nansum(estimates ** 2))
+
+
+def pretrend_randomization(sample: pd.DataFrame, yname: str, *, window: int,
+                           n_permutations: int, seed, n_jobs: int | None = 1):
+    """Randomization p-value of :class:`CSPretrendStatistic` (larger = extreme).
+
+    Returns the shared module's :class:`~analysis.robustness.RandomizationResult`.
+    """
+    statistic = CSPretrendStatistic(sample, yname, window)
+    return randomization_inference(
+        sample, statistic, idname="unit", gname="gname",
+        n_permutations=n_permutations, seed=seed, names=["sum_sq_pre"],
+        alternative="greater", by_unit=True, n_jobs=n_jobs, progress=False,
+    )
 
 
 @dataclass
