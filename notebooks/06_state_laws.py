@@ -227,6 +227,19 @@ main.drop_duplicates(["direction", "outcome"]).set_index(["outcome", "direction"
     ["pretrend_p", "pretrend_p_all", "pretrend_p_ri"]].unstack("direction").round(3)
 
 # %%
+flagged = main.drop_duplicates(["direction", "outcome"])
+flagged = flagged[(flagged["pretrend_p"] < 0.10) | (flagged["pretrend_p_ri"] < 0.10)]
+if len(flagged):
+    display(Markdown(
+        "Pre-trend warnings (either p < 0.10): " + "; ".join(
+            f"{r.direction}, {OUTCOMES[r.outcome]} (Wald p = {r.pretrend_p:.3f}, "
+            f"randomization p = {r.pretrend_p_ri:.3f})" for r in flagged.itertuples())
+        + ". For these, the overall estimates above may partly reflect trends "
+        "that began before the laws; read them with the event studies."))
+else:
+    display(Markdown("No pre-trend test has p < 0.10."))
+
+# %%
 cs = main[main["estimator"].str.startswith("Callaway-Sant'Anna (")]
 tw = main[main["estimator"].str.startswith("TWFE")]
 gaps = cs.merge(tw, on=["direction", "outcome"], suffixes=("_cs", "_twfe"))
