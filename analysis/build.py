@@ -29,6 +29,7 @@ PANELS: dict[str, str] = {
     "iowa_district_year": "analysis.panels.iowa:build_iowa_district_year",
     "regime_sc_county": "analysis.regimes:build_sc_regime_table",
     "regime_287g_county": "analysis.regimes:build_287g_regime_table",
+    "regime_state_laws": "analysis.state_regimes:build_state_law_regimes",
 }
 
 

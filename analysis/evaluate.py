@@ -24,6 +24,7 @@ from analysis.evaluations.secure_communities import (
     estimate,
     prepare_sample,
 )
+from analysis.evaluations.state_laws_run import run_state_laws
 from analysis.io import read_panel
 from analysis.manifest import source_hashes
 from analysis.plans import load_plan
@@ -32,6 +33,8 @@ from analysis.store import save_result
 SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
 FIRST_STAGE_PLAN = "sc_first_stage_pa"
 G287_PLAN = "g287_large_agencies"
+# State laws in both directions: one plan per direction, same structure.
+LAW_PLANS = ["state_laws_limits", "state_laws_mandates"]
 PACKAGES = ["numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotlib",
             "pyarrow", "pandera"]
 
@@ -336,6 +339,13 @@ def main(argv: list[str] | None = None) -> None:
     summary = run_g287(read_plan(G287_PLAN))
     print(f"{G287_PLAN:<22} {len(summary)} estimates  "
           f"{time.perf_counter() - step:5.1f} s")
+    for name in LAW_PLANS:
+        step = time.perf_counter()
+        # Their draws take well under a millisecond: worker processes cost
+        # more than they save unless asked for (--n-jobs).
+        summary = run_state_laws(read_plan(name), n_jobs=args.n_jobs or 1)
+        print(f"{name:<22} {len(summary)} estimates  "
+              f"{time.perf_counter() - step:5.1f} s")
     run_descriptive()
     print(f"descriptive tables saved; total {time.perf_counter() - start:5.1f} s")
 

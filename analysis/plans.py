@@ -103,6 +103,26 @@ FIELDS: tuple[Field, ...] = (
     Field("notes", str, False, "anything else fixed in advance"),
     Field("robustness", dict, False, "robustness, placebo and multiplicity "
           "choices (read by analysis.evaluations.sc_robustness)"),
+    # State-law designs (read by analysis.evaluations.state_laws).
+    Field("direction", str, False, "state laws: which direction is treated",
+          ("limits_cooperation", "mandates_cooperation")),
+    Field("rules", list, False, "state laws: date rules run as a sensitivity "
+          "check (signed, effective, in_force)"),
+    Field("primary_rule", str, False, "state laws: date rule of the primary "
+          "estimate", ("signed", "effective", "in_force")),
+    Field("timing", str, False, "state laws: how a date maps to the first "
+          "treated year"),
+    Field("confidence", list, False, "state laws: confidence levels of law rows "
+          "kept"),
+    Field("policy_types", list, False, "state laws: policy types kept"),
+    Field("exclude_states", list, False, "state laws: states left out"),
+    Field("controls", str, False, "state laws: which states are comparisons"),
+    Field("inference", str, False, "inference methods, in words"),
+    Field("n_wild", int, False, "wild cluster bootstrap draws"),
+    Field("n_ri", int, False, "randomization-inference reassignments"),
+    Field("pretrend_window", int, False, "pre-periods of the pre-trend test"),
+    Field("single_state", dict, False, "state laws: the single-state synthetic "
+          "control case (state, law_id)"),
 )
 _BY_NAME = {field.name: field for field in FIELDS}
 

@@ -30,6 +30,7 @@ NOTEBOOKS = [
     "03_detainer_compliance.py",
     "04_iowa_recidivism.py",
     "05_287g_crime.py",
+    "06_state_laws.py",
 ]
 
 
