@@ -27,6 +27,9 @@ PANELS: dict[str, str] = {
     "iowa_district_year": "analysis.panels.iowa:build_iowa_district_year",
     "regime_sc_county": "analysis.regimes:build_sc_regime_table",
     "regime_287g_county": "analysis.regimes:build_287g_regime_table",
+    "city_year": "analysis.panels.city:build_city_year",
+    "city_county_link": "analysis.panels.city:build_city_county_link",
+    "city_coverage": "analysis.panels.city:build_city_coverage",
 }
 
 
