@@ -27,7 +27,10 @@ from analysis.evaluations.secure_communities import (
 from analysis.io import read_panel
 from analysis.store import save_result
 
-SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
+SC_PLANS = ["sc_large_agencies", "sc_ny_counties", "sc_national_cities"]
+# Design options a plan may set; absent keys keep SCDesign's defaults.
+OPTIONAL_DESIGN_KEYS = ["balanced", "weights_col", "cluster_col", "min_population",
+                        "comparison_cohort"]
 PACKAGES = ["numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotlib",
             "pyarrow", "pandera"]
 
@@ -68,7 +71,14 @@ def _record(result, **extra) -> dict:
 
 
 def run_sc(plan: dict) -> pd.DataFrame:
-    """Run one Secure Communities plan for each of its outcomes; save everything."""
+    """Run one Secure Communities plan for each of its outcomes; save everything.
+
+    A plan with ``[variants.<name>]`` tables runs each variant as its own
+    evaluation ``<plan name>_<variant>`` (the variant's keys override the
+    plan's) and saves a combined summary under the plan's name.
+    """
+    if "variants" in plan:
+        return run_sc_variants(plan)
     design = SCDesign(
         name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
         first_year=plan["first_year"], last_year=plan["last_year"],
@@ -76,6 +86,7 @@ def run_sc(plan: dict) -> pd.DataFrame:
         twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
         seed=plan["seed"],
         n_boot=plan["n_boot"], alpha=plan["alpha"],
+        **{key: plan[key] for key in OPTIONAL_DESIGN_KEYS if key in plan},
     )
     panel = read_panel(plan["panel"])
     regimes = read_panel(plan["regime"])
@@ -94,17 +105,19 @@ def run_sc(plan: dict) -> pd.DataFrame:
         prefix = f"{outcome}__"
         save_result(design.name, prefix + "sample",
                     sample[["unit", "county_fips", "year", "cohort", "gname",
-                            f"log_{outcome}"]],
+                            f"log_{outcome}"]
+                           + (["weight"] if "weight" in sample else [])],
                     {"ledger": ledger.to_frame().to_dict("records"), **common})
         for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:
             result = results[key]
             save_result(design.name, prefix + key, result.tidy(),
                         _record(result, **common))
         pretrend = results["twfe_pretrend"]
-        bacon = results["bacon"]
-        save_result(design.name, prefix + "bacon", bacon.comparisons,
-                    {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
-                     "forbidden_weight": bacon.forbidden_weight, **common})
+        if "bacon" in results:
+            bacon = results["bacon"]
+            save_result(design.name, prefix + "bacon", bacon.comparisons,
+                        {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
+                         "forbidden_weight": bacon.forbidden_weight, **common})
         pretrend_table = pd.DataFrame(
             [{"statistic": pretrend.statistic, "df": pretrend.df,
               "pvalue": pretrend.pvalue,
@@ -132,6 +145,22 @@ def run_sc(plan: dict) -> pd.DataFrame:
     save_result(design.name, "summary", summary,
                 {"plan": plan, "raw_sha256": provenance, "environment": environment()})
     return summary
+
+
+def run_sc_variants(plan: dict) -> pd.DataFrame:
+    """Run every variant of a plan; save and return the stacked summaries."""
+    base = {k: v for k, v in plan.items() if k != "variants"}
+    summaries = []
+    for variant, options in plan["variants"].items():
+        name = f"{plan['name']}_{variant}"
+        summary = run_sc({**base, **options, "name": name, "variant": variant})
+        summaries.append(summary.assign(variant=variant, evaluation=name))
+    combined = pd.concat(summaries, ignore_index=True)
+    panel = read_panel(plan["panel"])
+    save_result(plan["name"], "summary", combined,
+                {"plan": plan, "raw_sha256": panel.raw_sha256,
+                 "environment": environment()})
+    return combined
 
 
 def run_descriptive() -> None:
