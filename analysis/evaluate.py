@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import AnalysisWarning
-from analysis.evaluations import descriptive
+from analysis.evaluations import city_tables, descriptive
 from analysis.evaluations.secure_communities import (
     SCDesign,
     estimate,
@@ -187,6 +187,24 @@ def run_descriptive() -> None:
                      "notes": panel.notes})
 
 
+def run_city_tables() -> None:
+    """Save the national city panel's match rates, unlinked cities and gaps."""
+    city_year = read_panel("city_year")
+    link = read_panel("city_county_link")
+    coverage = read_panel("city_coverage")
+    tables = {
+        "rows_per_year": city_tables.rows_per_year(city_year.frame),
+        "match_rates": city_tables.match_rates(city_year.frame),
+        "match_rate_by_year": city_tables.match_rate_by_year(city_year.frame),
+        "unlinked_cities": city_tables.unlinked_cities(link.frame),
+        "coverage_gaps": city_tables.coverage_gaps(coverage.frame),
+    }
+    for name, table in tables.items():
+        save_result("national_cities", name, table,
+                    {"panel": city_year.name, "raw_sha256": city_year.raw_sha256,
+                     "notes": city_year.notes})
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run every plan, print a one-line summary of each, and time the whole."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -199,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<22} {len(summary)} estimates  "
               f"{time.perf_counter() - step:5.1f} s")
     run_descriptive()
+    run_city_tables()
     print(f"descriptive tables saved; total {time.perf_counter() - start:5.1f} s")
 
 

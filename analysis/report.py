@@ -28,6 +28,7 @@ NOTEBOOKS = [
     "02_secure_communities_crime.py",
     "03_detainer_compliance.py",
     "04_iowa_recidivism.py",
+    "05_national_city_crime.py",
 ]
 
 
