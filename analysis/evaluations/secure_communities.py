@@ -164,8 +164,9 @@ def prepare_sample(
         return _unbalanced(frame, design, outcome, ledger)
 
     # One balanced sample for every estimator: drop units with a missing year.
-    incomplete = frame.groupby(design.unit_col)[f"log_{outcome}"].transform(
-        lambda s: s.isna().any()
+    # (Vectorised: a per-unit Python function is slow with 10,000 cities.)
+    incomplete = (
+        frame[f"log_{outcome}"].isna().groupby(frame[design.unit_col]).transform("any")
     )
     frame = ledger.drop(
         frame, incomplete, "balance: outcome", "unit with a missing outcome year",

@@ -16,6 +16,7 @@ and nowhere else:
   and columns are matched by their header text with footnote digits, line
   breaks, spaces and hyphens removed; an unknown header raises;
 - the state is named only on the first row of its block and is carried down;
+  runs of spaces inside names collapse to one (``city_raw`` keeps the cell);
   footnote digits glued to state and city names (``ALABAMA3``, ``Mobile3``,
   ``ILLINOIS6, 7``) are split off and kept in ``state_footnote`` and
   ``city_footnote``;
@@ -224,7 +225,8 @@ def _split_footnotes(names: pd.Series) -> pd.DataFrame:
     """Vectorised :func:`split_footnote`: columns name and marks."""
     text = names.astype(str).str.replace("\xa0", " ").str.strip()
     parts = text.str.extract(_FOOTNOTE.pattern)
-    name = parts["name"].fillna(text).str.strip()
+    # Internal runs of spaces collapse ("Attica  Village" in 2006).
+    name = parts["name"].fillna(text).str.replace(r"\s+", " ", regex=True).str.strip()
     marks = parts["marks"].fillna("").str.replace(r"\s", "", regex=True)
     return pd.DataFrame({"name": name, "marks": marks.str.strip(",")})
 
