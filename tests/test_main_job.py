@@ -53,4 +53,4 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path):
         assert "Traceback" not in text, html
         # Figures are embedded in the report, not only written to figures/.
         assert "data:image/png;base64" in text, html
-    assert len(list((root / "figures").glob("*.png"))) >= 6
+    assert len(list((root / "figures").glob("*.png"))) >= 9
