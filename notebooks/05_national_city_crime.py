@@ -267,7 +267,8 @@ first_run = load_result(f"{PLAN}_balanced_unweighted_cohort2013",
 comparison = first_run[first_run["cohort"] == first_run["cohort"].max()]
 display(comparison.drop_duplicates("unit")["unit"].str[:2].value_counts()
         .rename("cities in the 2013 cohort").to_frame().T)
-first_run.groupby(["cohort", "year"])[f"log_{primary_outcome}"].mean().unstack().round(3)
+by_cohort = first_run.groupby(["cohort", "year"])[f"log_{primary_outcome}"]
+by_cohort.mean().unstack().round(3)
 
 # %% [markdown]
 # ## How this compares with the published studies

@@ -104,7 +104,8 @@ def test_known_values_2005_scrape_with_separators_and_blanks(tables):
     assert row["aggravated_assault"] == 17943 and row["property_crime"] == 131183
     assert row["burglary"] == 25314 and row["larceny_theft"] == 83373
     assert row["motor_vehicle_theft"] == 22496 and row["arson"] == 682
-    assert row["source_file"] == "fbi_cius_table8_odde_2005_2014/output/2005/Illinois.csv"
+    assert row["source_file"] == (
+        "fbi_cius_table8_odde_2005_2014/output/2005/Illinois.csv")
     assert row["source_row"] == 3
     # output/2005/Alabama.csv line 2:
     # "Abbeville","3,004","17","0","3","1","13","141","35","99","7"," "
@@ -216,7 +217,8 @@ def test_footnote_marks_are_split_from_names():
     assert fbi_city.split_footnote("Mobile3") == ("Mobile", "3")
     assert fbi_city.split_footnote("Abington Township, Montgomery County") == (
         "Abington Township, Montgomery County", "")
-    assert fbi_city.header_key("Rape\n(revised\ndefinition)1") == "rapereviseddefinition"
+    key = fbi_city.header_key("Rape\n(revised\ndefinition)1")
+    assert key == "rapereviseddefinition"
     assert fbi_city.HEADERS[fbi_city.header_key("Larceny- theft")] == "larceny_theft"
     assert fbi_city.HEADERS[fbi_city.header_key("Arson3")] == "arson"
 
@@ -247,7 +249,8 @@ def test_moving_header_row_and_junk_lines_are_handled(tmp_path):
 
 
 def test_text_in_a_count_cell_raises_naming_file_and_row(tmp_path):
-    text = HEADER + '"Abbeville","3,004","n/a","0","3","1","13","141","35","99","7",""\n'
+    text = (HEADER + '"Abbeville","3,004","n/a","0","3","1","13","141","35","99",'
+            '"7",""\n')
     with pytest.raises(ValueError, match=r"violent_crime.*Alabama.csv', 2\]"):
         fbi_city._tidy(_scrape(tmp_path, text), 2005, Ledger("t"))
 

@@ -33,7 +33,8 @@ def test_every_raw_file_is_in_the_manifest_and_has_provenance():
         # names them by their path inside the source folder.
         for path in folder.rglob("*"):
             if path.is_file() and path.name != "PROVENANCE.md":
-                assert (folder.name, path.relative_to(folder).as_posix()) in listed, path
+                name = path.relative_to(folder).as_posix()
+                assert (folder.name, name) in listed, path
 
 
 def test_manifest_rows_name_publisher_origin_licence_and_coverage():

@@ -89,7 +89,7 @@ class SCDesign:
 def prepare_sample(
     panel: Panel, regimes: Panel, design: SCDesign, outcome: str
 ) -> tuple[pd.DataFrame, Ledger]:
-    """Build the estimation sample for one outcome (balanced unless the design says not).
+    """Build the estimation sample for one outcome (balanced unless told not).
 
     Returns the sample (columns ``unit``, ``year``, ``gname``,
     ``log_<outcome>`` plus the panel's columns, and ``weight`` when the
