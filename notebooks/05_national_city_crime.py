@@ -72,7 +72,8 @@ load_result("national_cities", "rows_per_year").tidy()
 # ### Coverage: missing and thin state-years
 #
 # A state-year is *missing* when the table has no city of that state, and
-# *thin* when it lists fewer than half the state's usual number of cities.
+# *thin* when it lists fewer than 60% of the state's usual (median) number
+# of cities (`share_of_median` gives the ratio for any other cut).
 # Both are missing data: a city absent from a year has no row in the panel
 # and is never counted as zero crime.
 
@@ -316,6 +317,10 @@ display(Markdown("Primary variant, Callaway-Sant'Anna overall effects:\n\n"
 #   a city leaving the table is missing, and coverage shifts (Illinois before
 #   2009, Hawaii 2011-2014, Connecticut and Rhode Island 2007) change the
 #   sample, most of all in the all-cities variants.
+# - A city's id is its state and normalised name: a city whose printed name
+#   changes beyond the normalisation rules (a county added to tell two
+#   townships apart, a misspelt county) starts a new id, so its series
+#   breaks; `city_county_link` lists every spelling of each id.
 # - A city takes its principal county's date; a city spanning several
 #   counties gets one of them. Cities with no county (about 1% of
 #   city-years) are excluded.

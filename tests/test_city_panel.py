@@ -168,7 +168,10 @@ def test_coverage_record(panels):
     for year in range(2005, 2009):
         assert coverage.loc[("IL", year), "status"] == "thin"
     assert coverage.loc[("IL", 2010), "status"] == "reported"
-    assert coverage.loc[("AL", 2019), "status"] == "thin"
+    # The 2019 drop-outs named in PROVENANCE.md: Alabama 1 city, Georgia 77,
+    # Pennsylvania 271, Missouri 249 (of 429 in a usual year).
+    for state in ["AL", "GA", "PA", "MO"]:
+        assert coverage.loc[(state, 2019), "status"] == "thin", state
     assert coverage.loc[("CT", 2006), "cities"] == 71
 
 

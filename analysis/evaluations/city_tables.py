@@ -62,7 +62,7 @@ def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
     """State-years that are missing or thin, with the state's usual city count."""
     gaps = coverage[coverage["status"] != "reported"]
     return gaps[["state_postal", "state_name", "year", "status", "cities",
-                 "median_cities"]].sort_values(["state_postal", "year"]).reset_index(
+                 "median_cities", "share_of_median"]].sort_values(["state_postal", "year"]).reset_index(
         drop=True
     )
 
