@@ -262,6 +262,14 @@ def test_unknown_header_raises(tmp_path):
         _scrape(tmp_path, text)
 
 
+def test_two_columns_read_as_one_raise(tmp_path):
+    text = HEADER.replace('"Forcible rape"', '"Rape"').replace(
+        '"Robbery"', '"Rape (revised definition)"') + '"A","1","1","1","1","1",' \
+        '"1","1","1","1","1",""\n'
+    with pytest.raises(ValueError, match="rape_revised"):
+        _scrape(tmp_path, text)
+
+
 def test_value_in_a_column_without_header_raises(tmp_path):
     text = HEADER.rstrip("\n") + ',""\n"A","1","1","1","1","1","1","1","1","1",' \
         '"1","","99"\n'

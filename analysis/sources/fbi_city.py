@@ -251,6 +251,13 @@ def _columns(header: list, where: str, row: int) -> dict[int, str]:
                 "for a known column."
             )
         mapping[position] = HEADERS[key]
+    names = list(mapping.values())
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"{where}: header row {row} has several columns read as {repeated}; "
+            "the loader cannot tell which one to use."
+        )
     missing = {"city", "population", "violent_crime"} - set(mapping.values())
     if missing:
         raise ValueError(f"{where}: header row {row} lacks {sorted(missing)}.")
@@ -268,9 +275,10 @@ def _frame_from_rows(rows: list[list], numbers: list[int], where: str):
     body = rows[index + 1:]
     width = max((len(r) for r in body), default=0)
     unnamed = [p for p in range(width) if p not in mapping]
+    city_cell = next(p for p, n in mapping.items() if n == "city")
     for offset, row in enumerate(body):
+        # Footnote text may run into unnamed columns; a city row may not.
         stray = [row[p] for p in unnamed if p < len(row) and _text(row[p])]
-        city_cell = next(p for p, n in mapping.items() if n == "city")
         if stray and _text(row[city_cell]):
             raise ValueError(
                 f"{where}: row {numbers[index + 1 + offset]} has values {stray} in "
