@@ -30,6 +30,9 @@ PANELS: dict[str, str] = {
     "regime_sc_county": "analysis.regimes:build_sc_regime_table",
     "regime_287g_county": "analysis.regimes:build_287g_regime_table",
     "regime_state_laws": "analysis.state_regimes:build_state_law_regimes",
+    "city_year": "analysis.panels.city:build_city_year",
+    "city_county_link": "analysis.panels.city:build_city_county_link",
+    "city_coverage": "analysis.panels.city:build_city_coverage",
 }
 
 

@@ -15,9 +15,10 @@ import warnings
 from importlib import metadata
 
 import pandas as pd
+from scipy import stats
 
 from analysis.errors import AnalysisWarning
-from analysis.evaluations import descriptive, first_stage, g287
+from analysis.evaluations import city_tables, descriptive, first_stage, g287
 from analysis.evaluations.sc_robustness import save_robustness
 from analysis.evaluations.secure_communities import (
     SCDesign,
@@ -28,9 +29,13 @@ from analysis.evaluations.state_laws_run import run_state_laws
 from analysis.io import read_panel
 from analysis.manifest import source_hashes
 from analysis.plans import load_plan
+from analysis.robustness.multiplicity import holm
 from analysis.store import save_result
 
-SC_PLANS = ["sc_large_agencies", "sc_ny_counties"]
+SC_PLANS = ["sc_large_agencies", "sc_ny_counties", "sc_national_cities"]
+# Design options a plan may set; absent keys keep SCDesign's defaults.
+OPTIONAL_DESIGN_KEYS = ["balanced", "weights_col", "cluster_col", "min_population",
+                        "comparison_cohort"]
 FIRST_STAGE_PLAN = "sc_first_stage_pa"
 G287_PLAN = "g287_large_agencies"
 # State laws in both directions: one plan per direction, same structure.
@@ -74,12 +79,18 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
            progress: bool | None = None) -> pd.DataFrame:
     """Run one Secure Communities plan for each of its outcomes; save everything.
 
-    Besides the estimates, saves the plan's robustness, placebo, sensitivity
-    and multiplicity results (names listed in
+    A plan with a ``[robustness]`` table also saves its robustness, placebo,
+    sensitivity and multiplicity results (names listed in
     :func:`analysis.evaluations.sc_robustness.save_robustness`); ``scheduler``,
     ``n_jobs`` and ``progress`` go to the parallel runner
-    (:func:`analysis.robustness.run_tasks`).
+    (:func:`analysis.robustness.run_tasks`). A plan with ``[variants.<name>]``
+    tables runs each variant as its own evaluation ``<plan name>_<variant>``
+    (the variant's keys override the plan's) and saves a combined summary
+    under the plan's name.
     """
+    runner = {"scheduler": scheduler, "n_jobs": n_jobs, "progress": progress}
+    if "variants" in plan:
+        return run_sc_variants(plan, **runner)
     design = SCDesign(
         name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
         first_year=plan["first_year"], last_year=plan["last_year"],
@@ -87,6 +98,7 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
         twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
         seed=plan["seed"],
         n_boot=plan["n_boot"], alpha=plan["alpha"],
+        **{key: plan[key] for key in OPTIONAL_DESIGN_KEYS if key in plan},
     )
     panel = read_panel(plan["panel"])
     regimes = read_panel(plan["regime"])
@@ -107,17 +119,19 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
         prefix = f"{outcome}__"
         save_result(design.name, prefix + "sample",
                     sample[["unit", "county_fips", "year", "cohort", "gname",
-                            f"log_{outcome}"]],
+                            f"log_{outcome}"]
+                           + (["weight"] if "weight" in sample else [])],
                     {"ledger": ledger.to_frame().to_dict("records"), **common})
         for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:
             result = results[key]
             save_result(design.name, prefix + key, result.tidy(),
                         _record(result, **common))
         pretrend = results["twfe_pretrend"]
-        bacon = results["bacon"]
-        save_result(design.name, prefix + "bacon", bacon.comparisons,
-                    {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
-                     "forbidden_weight": bacon.forbidden_weight, **common})
+        if "bacon" in results:
+            bacon = results["bacon"]
+            save_result(design.name, prefix + "bacon", bacon.comparisons,
+                        {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
+                         "forbidden_weight": bacon.forbidden_weight, **common})
         pretrend_table = pd.DataFrame(
             [{"statistic": pretrend.statistic, "df": pretrend.df,
               "pvalue": pretrend.pvalue,
@@ -141,9 +155,10 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
              "units": sample["unit"].nunique(), "years": sample["year"].nunique(),
              "pretrend_p": pretrend.pvalue},
         ]
-    save_robustness(plan, design, panel, regimes, samples, estimates, provenance,
-                    save=functools.partial(save_result, design.name),
-                    scheduler=scheduler, n_jobs=n_jobs, progress=progress)
+    if "robustness" in plan:
+        save_robustness(plan, design, panel, regimes, samples, estimates,
+                        provenance, save=functools.partial(save_result, design.name),
+                        **runner)
     summary = pd.DataFrame(rows)
     save_result(design.name, "summary", summary,
                 {"plan": plan, "raw_sha256": provenance, "environment": environment()})
@@ -288,6 +303,29 @@ def run_g287(plan: dict) -> pd.DataFrame:
     return summary
 
 
+def run_sc_variants(plan: dict, **runner) -> pd.DataFrame:
+    """Run every variant of a plan; save and return the stacked summaries."""
+    base = {k: v for k, v in plan.items() if k != "variants"}
+    summaries = []
+    for variant, options in plan["variants"].items():
+        name = f"{plan['name']}_{variant}"
+        summary = run_sc({**base, **options, "name": name, "variant": variant},
+                         **runner)
+        summaries.append(summary.assign(variant=variant, evaluation=name))
+    combined = pd.concat(summaries, ignore_index=True)
+    # Normal p-values, and the plan's multiplicity rule across its outcomes
+    # within each variant and estimator.
+    combined["p_value"] = 2 * stats.norm.sf((combined["att"] / combined["se"]).abs())
+    if plan.get("multiplicity") == "holm":
+        combined["p_holm"] = combined.groupby(["variant", "estimator"])[
+            "p_value"].transform(lambda p: holm(p.to_numpy()))
+    panel = read_panel(plan["panel"])
+    save_result(plan["name"], "summary", combined,
+                {"plan": plan, "raw_sha256": panel.raw_sha256,
+                 "environment": environment()})
+    return combined
+
+
 def run_descriptive() -> None:
     """Save the detainer and recidivism tables the compliance reports show."""
     texas = read_panel("tx_county_month")
@@ -310,6 +348,24 @@ def run_descriptive() -> None:
         save_result(evaluation, name, table,
                     {"panel": panel.name, "raw_sha256": panel.raw_sha256,
                      "notes": panel.notes})
+
+
+def run_city_tables() -> None:
+    """Save the national city panel's match rates, unlinked cities and gaps."""
+    city_year = read_panel("city_year")
+    link = read_panel("city_county_link")
+    coverage = read_panel("city_coverage")
+    tables = {
+        "rows_per_year": city_tables.rows_per_year(city_year.frame),
+        "match_rates": city_tables.match_rates(city_year.frame),
+        "match_rate_by_year": city_tables.match_rate_by_year(city_year.frame),
+        "unlinked_cities": city_tables.unlinked_cities(link.frame),
+        "coverage_gaps": city_tables.coverage_gaps(coverage.frame),
+    }
+    for name, table in tables.items():
+        save_result("national_cities", name, table,
+                    {"panel": city_year.name, "raw_sha256": city_year.raw_sha256,
+                     "notes": city_year.notes})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -347,6 +403,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<22} {len(summary)} estimates  "
               f"{time.perf_counter() - step:5.1f} s")
     run_descriptive()
+    run_city_tables()
     print(f"descriptive tables saved; total {time.perf_counter() - start:5.1f} s")
 
 

@@ -294,7 +294,9 @@ def _examples(rows: pd.DataFrame, id_columns: list[str] | None) -> list:
     if not id_columns:
         return [int(i) if isinstance(i, int) else str(i) for i in rows.index[:5]]
     # Distinct ids in order of appearance, so a unit dropped for all of its
-    # years is named once.
+    # years is named once (distinct tuples first: a large drop need not
+    # format every row).
+    distinct = rows[id_columns].drop_duplicates().head(50)
     names = ("/".join(str(v) for v in record) for record in
-             rows[id_columns].itertuples(False))
+             distinct.itertuples(False))
     return list(dict.fromkeys(names))[:5]

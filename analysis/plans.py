@@ -103,6 +103,18 @@ FIELDS: tuple[Field, ...] = (
     Field("notes", str, False, "anything else fixed in advance"),
     Field("robustness", dict, False, "robustness, placebo and multiplicity "
           "choices (read by analysis.evaluations.sc_robustness)"),
+    # Secure Communities design options (analysis.evaluations.secure_communities).
+    Field("comparison_cohort", int, False, "cohort used as the comparison group "
+          "when no unit is never treated (default: the last cohort)"),
+    Field("balanced", bool, False, "keep only units observed in every window year "
+          "(default true)"),
+    Field("weights_col", str, False, "column of unit weights (e.g. population)"),
+    Field("cluster_col", str, False, "cluster variable above the unit"),
+    Field("min_population", int, False, "keep units with at least this population"),
+    Field("variants", dict, False, "named tables of options, each run as its own "
+          "evaluation <name>_<variant>"),
+    Field("primary_variant", str, False, "the variant that carries the primary "
+          "estimate"),
     # State-law designs (read by analysis.evaluations.state_laws).
     Field("direction", str, False, "state laws: which direction is treated",
           ("limits_cooperation", "mandates_cooperation")),
@@ -147,7 +159,7 @@ def _check_type(path, field: Field, value) -> None:
     # TOML integers are acceptable where a float is asked for; bools never are.
     if float in kinds:
         kinds = (*kinds, int)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
         _fail(path, field.name, f"is {value!r} ({type(value).__name__})",
               f"give a {kinds[0].__name__}: {field.description}.")
     if field.choices and value not in field.choices:

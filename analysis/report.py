@@ -29,8 +29,9 @@ NOTEBOOKS = [
     "02_sc_ny_counties.py",
     "03_detainer_compliance.py",
     "04_iowa_recidivism.py",
-    "05_287g_crime.py",
+    "05_national_city_crime.py",
     "06_state_laws.py",
+    "07_287g_crime.py",
 ]
 
 

@@ -159,7 +159,7 @@ known[["start_date", "first_treated_year", "source_file", "source_row"]]
 # Local, high-confidence agreements with a county FIPS, earliest signing per
 # county (the Deportation Data Project's own advice). How many treated units
 # each crime panel holds, and the evaluation where there are enough, are in
-# the 287(g) report (`reports/05_287g_crime.html`).
+# the 287(g) report (`reports/07_287g_crime.html`).
 
 # %%
 g287 = panels["regime_287g_county"].frame

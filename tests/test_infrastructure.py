@@ -29,9 +29,12 @@ def test_every_raw_file_is_in_the_manifest_and_has_provenance():
     listed = set(zip(manifest["source"], manifest["file"]))
     for folder in paths.raw_dir().iterdir():
         assert (folder / "PROVENANCE.md").exists(), folder
-        for path in folder.iterdir():
-            if path.name != "PROVENANCE.md":
-                assert (folder.name, path.name) in listed, path
+        # Files may sit in sub-folders (output/2005/Alabama.csv): the manifest
+        # names them by their path inside the source folder.
+        for path in folder.rglob("*"):
+            if path.is_file() and path.name != "PROVENANCE.md":
+                name = path.relative_to(folder).as_posix()
+                assert (folder.name, name) in listed, path
 
 
 def test_manifest_rows_name_publisher_origin_licence_and_coverage():

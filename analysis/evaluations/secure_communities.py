@@ -44,6 +44,27 @@ class SCDesign:
         TWFE event window; event times beyond it are binned into the ends.
     seed, n_boot
         Multiplier bootstrap for uniform bands.
+    balanced
+        True (default): one balanced sample, units with any missing outcome
+        year dropped. False: every unit-year with an outcome is kept (an
+        unbalanced panel; the robust estimator then uses R ``did``'s
+        unbalanced-panel estimators, and the Goodman-Bacon decomposition,
+        which needs a balanced panel, is skipped).
+    weights_col
+        Panel column of unit weights (e.g. ``population``); each unit is
+        weighted by its value in the unit's first year of the sample, so the
+        weight does not move with the outcome. None (default): unweighted.
+    cluster_col
+        Panel column to cluster standard errors on (e.g. ``county_fips`` or
+        ``state_fips``), constant within unit. None (default): the unit (TWFE)
+        and no cluster variable (robust estimator), as before.
+    min_population
+        Drop units whose population (column ``population``) in their first
+        sample year is below this. None (default): no restriction.
+    comparison_cohort
+        Activation year of the comparison group. Units activated later are
+        dropped, so this cohort is the last one and the window ends the
+        year before it. None (default): the last cohort in the data.
     """
 
     name: str
@@ -58,16 +79,21 @@ class SCDesign:
     n_boot: int = 999
     alpha: float = 0.05
     notes: dict[str, str] = field(default_factory=dict)
+    balanced: bool = True
+    weights_col: str | None = None
+    cluster_col: str | None = None
+    min_population: float | None = None
+    comparison_cohort: int | None = None
 
 
 def prepare_sample(
     panel: Panel, regimes: Panel, design: SCDesign, outcome: str
 ) -> tuple[pd.DataFrame, Ledger]:
-    """Build the balanced estimation sample for one outcome.
+    """Build the estimation sample for one outcome (balanced unless told not).
 
     Returns the sample (columns ``unit``, ``year``, ``gname``,
-    ``log_<outcome>`` plus the panel's columns) and a ledger of every row
-    removed on the way.
+    ``log_<outcome>`` plus the panel's columns, and ``weight`` when the
+    design is weighted) and a ledger of every row removed on the way.
     """
     ledger = Ledger(f"{design.name}:{outcome}")
     frame = panel.frame.copy()
@@ -77,6 +103,14 @@ def prepare_sample(
         frame, outside, "window", f"outside {design.first_year}-{design.last_year}",
         id_columns=[design.unit_col, "year"], warn=False,
     )
+    # Units without a county (cities not linked to one) cannot be given an
+    # activation date; named here rather than as units without a regime row.
+    no_county = frame["county_fips"].isna()
+    if no_county.any():
+        frame = ledger.drop(
+            frame, no_county, "county", "no county FIPS: activation date unknown",
+            id_columns=[design.unit_col],
+        )
     frame = assign_cohorts(
         frame, regimes.frame, unit_col="county_fips", period_col="year",
         unmatched="drop", ledger=ledger,
@@ -84,6 +118,12 @@ def prepare_sample(
     # The activation year as coded, kept beside gname (which recodes the
     # comparison cohort to 0 below).
     frame["cohort"] = frame["gname"]
+    if design.comparison_cohort is not None:
+        frame = ledger.drop(
+            frame, frame["gname"] > design.comparison_cohort, "comparison cohort",
+            f"activated after {design.comparison_cohort}, the plan's comparison "
+            "cohort", id_columns=[design.unit_col],
+        )
 
     # No never-treated units: the last cohort becomes the comparison group.
     last_cohort = int(frame["gname"].max())
@@ -120,9 +160,13 @@ def prepare_sample(
     logged = np.log(rate.where(~unusable, 1.0))
     frame[f"log_{outcome}"] = np.where(unusable, np.nan, logged)
 
+    if not design.balanced:
+        return _unbalanced(frame, design, outcome, ledger)
+
     # One balanced sample for every estimator: drop units with a missing year.
-    incomplete = frame.groupby(design.unit_col)[f"log_{outcome}"].transform(
-        lambda s: s.isna().any()
+    # (Vectorised: a per-unit Python function is slow with 10,000 cities.)
+    incomplete = (
+        frame[f"log_{outcome}"].isna().groupby(frame[design.unit_col]).transform("any")
     )
     frame = ledger.drop(
         frame, incomplete, "balance: outcome", "unit with a missing outcome year",
@@ -135,7 +179,48 @@ def prepare_sample(
         id_columns=[design.unit_col],
     )
     frame["unit"] = frame[design.unit_col]
+    frame = _restrict_and_weight(frame, design, ledger)
     return frame.reset_index(drop=True), ledger
+
+
+def _unbalanced(
+    frame: pd.DataFrame, design: SCDesign, outcome: str, ledger: Ledger
+) -> tuple[pd.DataFrame, Ledger]:
+    """Keep every unit-year with an outcome (the all-units, unbalanced sample)."""
+    frame = ledger.drop(
+        frame, frame[f"log_{outcome}"].isna(), "unbalanced: outcome",
+        "unit-year with a missing outcome (the unit's other years stay)",
+        id_columns=[design.unit_col, "year"], warn=False,
+    )
+    frame["unit"] = frame[design.unit_col]
+    frame = _restrict_and_weight(frame, design, ledger)
+    return frame.reset_index(drop=True), ledger
+
+
+def _restrict_and_weight(
+    frame: pd.DataFrame, design: SCDesign, ledger: Ledger
+) -> pd.DataFrame:
+    """Apply the population floor and the unit weights, if the design has them."""
+    if design.min_population is None and design.weights_col is None:
+        return frame
+    first = frame.sort_values("year").groupby("unit")
+    if design.min_population is not None:
+        base = first["population"].transform("first")
+        frame = ledger.drop(
+            frame, ~(base >= design.min_population), "population floor",
+            f"population below {design.min_population:,.0f} in the unit's first "
+            "sample year", id_columns=[design.unit_col],
+        )
+        first = frame.sort_values("year").groupby("unit")
+    if design.weights_col is not None:
+        weight = first[design.weights_col].transform("first").astype("float64")
+        frame = ledger.drop(
+            frame, ~(weight > 0), "weights",
+            f"{design.weights_col} missing or 0 in the unit's first sample year",
+            id_columns=[design.unit_col],
+        )
+        frame["weight"] = weight[frame.index]
+    return frame
 
 
 def estimate(sample: pd.DataFrame, design: SCDesign, outcome: str) -> dict:
@@ -144,9 +229,22 @@ def estimate(sample: pd.DataFrame, design: SCDesign, outcome: str) -> dict:
     Returns a dict of result objects keyed by short names.
     """
     common = dict(yname=f"log_{outcome}", tname="year", idname="unit", gname="gname")
+    weights = "weight" if design.weights_col is not None else None
+    # Defaults reproduce the earlier plans exactly: no cluster variable in
+    # the robust estimator and unit clusters in TWFE.
+    extra = {}
+    if weights is not None:
+        extra["weightsname"] = weights
+    cs_extra = dict(extra)
+    if design.cluster_col is not None:
+        cs_extra["clustervars"] = design.cluster_col
+    if not design.balanced:
+        cs_extra["allow_unbalanced_panel"] = True
+    twfe_cluster = design.cluster_col or "unit"
     cs = att_gt(
         sample, **common, control_group="notyettreated", est_method="dr",
         bootstrap=True, n_boot=design.n_boot, seed=design.seed, alpha=design.alpha,
+        **cs_extra,
     )
     results = {
         "cs_attgt": cs,
@@ -154,13 +252,16 @@ def estimate(sample: pd.DataFrame, design: SCDesign, outcome: str) -> dict:
         "cs_simple": cs.aggregate("simple", na_rm=True),
         "cs_group": cs.aggregate("group", na_rm=True),
         "twfe_es": twfe(
-            sample, **common, event_study=True, clustervars="unit",
+            sample, **common, event_study=True, clustervars=twfe_cluster,
             leads=design.twfe_leads, lags=design.twfe_lags, bin_endpoints=True,
-            alpha=design.alpha,
+            alpha=design.alpha, **extra,
         ),
-        "twfe_static": twfe(sample, **common, clustervars="unit", alpha=design.alpha),
+        "twfe_static": twfe(sample, **common, clustervars=twfe_cluster,
+                            alpha=design.alpha, **extra),
     }
     results["twfe_pretrend"] = pretrend_test(results["twfe_es"])
     results["cs_pretrend"] = pretrend_test(results["cs_dynamic"])
-    results["bacon"] = bacon(sample, **common)
+    # The decomposition holds for the unweighted TWFE on a balanced panel only.
+    if design.balanced and weights is None:
+        results["bacon"] = bacon(sample, **common)
     return results

@@ -87,3 +87,75 @@ def load_kaplan_crosswalk(path=None, *, ledger: Ledger | None = None) -> pd.Data
     )
     frame["county_fips"] = frame["county_fips"].mask(malformed)
     return validate(frame, SCHEMA, where=where)
+
+
+PLACE_COLUMNS = [
+    "ori",
+    "fips_state_code",
+    "fips_state_county_code",
+    "fips_place_code",
+    "agency_type",
+    "crosswalk_agency_name",
+    "census_name",
+]
+
+
+def load_kaplan_places(path=None, *, ledger: Ledger | None = None) -> pd.DataFrame:
+    """Load the crosswalk's place codes and names, one row per 7-character ORI.
+
+    The place code is what links a Census place (a city) to the county of its
+    police agency's headquarters. LEAIC writes ``99xxx`` for agencies that are
+    not a Census place (sheriffs, state and special agencies): those codes
+    are set missing here, counted in the ledger.
+
+    Parameters
+    ----------
+    path
+        A copy of the file to read instead of the shipped, hash-checked one.
+    ledger
+        Ledger receiving the read step and the recodes; a local one if None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ori``, ``state_fips`` (2 digits), ``county_fips`` (5 digits or
+        missing), ``place_fips`` (7 digits = state + place, or missing),
+        ``agency_type``, ``crosswalk_agency_name`` and ``census_name``; all
+        strings.
+    """
+    ledger = ledger if ledger is not None else Ledger("kaplan_places")
+    path = resolve_input(SOURCE, FILE, path)
+    where = str(path)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    require_columns(raw, PLACE_COLUMNS, where)
+
+    frame = raw[PLACE_COLUMNS].apply(lambda s: s.str.strip().replace("", pd.NA))
+    frame = frame.astype("string")
+    ledger.record("kaplan_places: read file", len(raw), len(frame))
+
+    county = frame["fips_state_county_code"]
+    bad_county = county.notna() & ~county.str.fullmatch(r"\d{5}")
+    place = frame["fips_place_code"]
+    not_place = place.isna() | place.str.startswith("99") | ~place.str.fullmatch(
+        r"\d{5}"
+    ).fillna(False)
+    ledger.recode(
+        "kaplan_places: codes",
+        "county code not 5 digits, or place code missing or 99xxx (not a "
+        "Census place); set missing",
+        int((bad_county | not_place).sum()),
+        len(frame),
+        examples=frame.loc[bad_county, "ori"].tolist(),
+        warn=False,
+    )
+    return pd.DataFrame(
+        {
+            "ori": frame["ori"],
+            "state_fips": frame["fips_state_code"],
+            "county_fips": county.mask(bad_county),
+            "place_fips": (frame["fips_state_code"] + place).mask(not_place),
+            "agency_type": frame["agency_type"],
+            "crosswalk_agency_name": frame["crosswalk_agency_name"],
+            "census_name": frame["census_name"],
+        }
+    ).astype("string")
