@@ -122,7 +122,8 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
                             f"log_{outcome}"]
                            + (["weight"] if "weight" in sample else [])],
                     {"ledger": ledger.to_frame().to_dict("records"), **common})
-        for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:
+        for key in ["cs_attgt", "cs_dynamic", "cs_group", "cs_simple", "twfe_es",
+                    "twfe_static"]:
             result = results[key]
             save_result(design.name, prefix + key, result.tidy(),
                         _record(result, **common))
@@ -270,7 +271,8 @@ def run_g287(plan: dict) -> pd.DataFrame:
                     sample[["unit", "county_fips", "year", "cohort", "gname",
                             f"log_{outcome}"]],
                     {"ledger": ledger.to_frame().to_dict("records"), **common})
-        for key in ["cs_dynamic", "cs_group", "cs_simple", "twfe_es", "twfe_static"]:
+        for key in ["cs_attgt", "cs_dynamic", "cs_group", "cs_simple", "twfe_es",
+                    "twfe_static"]:
             save_result(plan["name"], prefix + key, results[key].tidy(),
                         _record(results[key], **common))
         bacon = results["bacon"]

@@ -150,6 +150,35 @@ def event_time_table(evaluation: str) -> pd.DataFrame:
     return table.set_index("event_time").round(4)
 
 
+def thin_cells(evaluation: str, floor: int = 5) -> pd.DataFrame:
+    """Group-time effects of the primary outcome that rest on few units.
+
+    A not-yet-treated comparison group shrinks to the last cohort in the last
+    window years, and small cohorts are thin on the treated side; the floor
+    is R ``did``'s (5 plus the number of covariates; there are none here).
+    Says so in words and returns those cells with their unit counts.
+    """
+    plan = load_result(evaluation, "summary").record["plan"]
+    name = f"{plan['primary']}__cs_attgt"
+    if name not in list_results(evaluation):
+        _pending("Unit counts per group-time cell", name, evaluation)
+        return pd.DataFrame()
+    cells = load_result(evaluation, name).tidy()
+    estimated = cells["att"].notna() & (cells["time"] != cells["base"])
+    thin = estimated & ((cells["n_treated"] < floor) | (cells["n_control"] < floor))
+    post = thin & cells["post"]
+    _md(f"**Unit counts behind the group-time effects** (`{plan['primary']}`): "
+        f"{int(thin.sum())} of {int(estimated.sum())} estimated ATT(g, t) rest on "
+        f"fewer than {floor} treated or comparison units, {int(post.sum())} of "
+        "them after activation. Their estimates depend on a handful of units "
+        "(with a not-yet-treated comparison, the last cohort alone in the last "
+        "window year), and the aggregated effects average over them. "
+        "The smallest comparison group of any post-activation cell has "
+        f"{int(cells.loc[estimated & cells['post'], 'n_control'].min())} unit(s).")
+    return cells.loc[thin, ["group", "time", "event_time", "n_treated",
+                            "n_control", "att", "se"]].round(4)
+
+
 def overall_table(evaluation: str) -> pd.DataFrame:
     """Overall effects of every outcome and estimator (the saved summary)."""
     table = load_result(evaluation, "summary").tidy()

@@ -121,6 +121,9 @@ sections.event_study_figure(EVALUATION, "event_study_sc_ny_counties");
 # %%
 sections.event_time_table(EVALUATION)
 
+# %%
+sections.thin_cells(EVALUATION)
+
 # %% [markdown]
 # Overall effects of every outcome and estimator (`pretrend_p`: joint Wald
 # test that all pre-period estimates are zero).

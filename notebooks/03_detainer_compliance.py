@@ -53,7 +53,10 @@ bottom.plot(monthly["date"], monthly["counties_reporting"], color="tab:gray",
 bottom.set_ylabel("counties\nreporting")
 bottom.set_xlabel("month of report")
 bottom.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-figure.tight_layout()
+figure.text(0.01, 0.01, "Inmates held on an ICE detainer at any time during the "
+            "month (TCJS num_of_inmates), summed over the counties that reported; "
+            "a month with no report is a gap, not zero.", fontsize=8, color="0.3")
+figure.tight_layout(rect=(0, 0.04, 1, 1))
 save_figure(figure, "texas_detainer_holds")
 
 # %%
@@ -93,7 +96,11 @@ shares.rename(columns=labels).plot.bar(
 ax.set_ylabel("share of detainers issued")
 ax.set_title("Pennsylvania: outcome of ICE detainers by year issued")
 ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-figure.tight_layout()
+figure.text(0.01, 0.01, "2007 (from October) and 2015 (to July) are partial years. "
+            "Outcomes of detainers issued in 2013-2015 are censored at the 2015 "
+            "extract, so their 'pending or none' share is not a change in practice.",
+            fontsize=8, color="0.3")
+figure.tight_layout(rect=(0, 0.05, 1, 1))
 save_figure(figure, "pennsylvania_detainer_outcomes")
 
 # %%
@@ -120,3 +127,17 @@ load_result("detainers", "pennsylvania_top_facilities").tidy().round(3)
 # - Texas figures are self-reported by counties and parsed from PDFs.
 # - Neither file says whether a detainer changed anyone's time in custody
 #   or any crime outcome.
+
+# %% [markdown]
+# ## Sources
+#
+# The raw files behind these tables, with the sha256 each panel was built
+# from (checked against `data/manifest.csv` when the panel was read).
+
+# %%
+pd.DataFrame(
+    sorted({**texas.record["raw_sha256"],
+            **load_result("detainers", "pennsylvania_outcomes_by_year")
+            .record["raw_sha256"]}.items()),
+    columns=["file", "sha256"],
+)

@@ -64,7 +64,13 @@ ax.set_xlabel("state fiscal year of release")
 ax.set_ylabel("share returned to prison within 3 years")
 ax.set_title("Iowa: return to prison by supervising district (Wilson 95% intervals)")
 ax.legend(ncol=4, fontsize=8)
-figure.tight_layout()
+left_out = table[(table["group"] == "all") & ~table["judicial_district"]]
+shown = ", ".join(f"{name} ({int(count):,})" for name, count in
+                  left_out.groupby("district")["releases"].sum().items())
+figure.text(0.01, 0.01, "Judicial districts 1JD-8JD only. Not drawn (releases "
+            f"FY2010-2015 in brackets): {shown}; see the tables below.",
+            fontsize=8, color="0.3", wrap=True)
+figure.tight_layout(rect=(0, 0.05, 1, 1))
 save_figure(figure, "iowa_recidivism_by_district")
 
 # %%
@@ -114,3 +120,12 @@ ins[ins["releases"] > 0]
 # %%
 for name, text in result.record["notes"].items():
     print(f"{name}: {text}")
+
+# %% [markdown]
+# ## Sources
+#
+# The raw files behind this report, with the sha256 the panel was built from
+# (each checked against `data/manifest.csv` when the panel was read).
+
+# %%
+pd.DataFrame(sorted(result.record["raw_sha256"].items()), columns=["file", "sha256"])

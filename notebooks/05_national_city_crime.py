@@ -197,7 +197,11 @@ for outcome, label in OUTCOMES.items():
     for r in robust[robust["outcome"] == outcome].itertuples():
         rows.append((f"{label.split(' (')[0]} / {r.variant}", r.att, r.ci_lower,
                      r.ci_upper, "#4c72b0"))
-for r in literature[literature["estimate"] != ""].itertuples():
+# Only published estimates on the same scale (log offenses) with a standard
+# error can share these axes; the others are listed in the table below.
+comparable = literature[(literature["estimate"] != "") & (literature["se"] != "")
+                        & literature["outcome"].str.lower().str.startswith("log")]
+for r in comparable.itertuples():
     estimate, se = float(r.estimate), float(r.se)
     rows.append((f"{r.study}: {r.outcome}", estimate, estimate - 1.96 * se,
                  estimate + 1.96 * se, "#c44e52"))

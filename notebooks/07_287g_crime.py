@@ -105,6 +105,9 @@ sections.event_study_figure(EVALUATION, "event_study_287g_large_agencies");
 sections.event_time_table(EVALUATION)
 
 # %%
+sections.thin_cells(EVALUATION)
+
+# %%
 sections.overall_table(EVALUATION)
 
 # %% [markdown]

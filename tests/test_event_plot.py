@@ -93,17 +93,17 @@ def test_legend_and_caption_state_band_type(twfe_result):
         "CS dynamic (90% uniform band)",
     ]
     caption = " ".join(text.get_text() for text in ax.texts).replace("\n", " ")
-    assert "TWFE: 95% pointwise confidence intervals." in caption
+    assert "TWFE: 95% pointwise confidence intervals;" in caption
     assert "CS dynamic: 90% uniform (sup-t) confidence bands" in caption
-    assert "clusters: 500 (TWFE)" in caption
+    assert "errors clustered, 500 clusters." in caption
     plt.close(ax.figure)
 
 
 def test_legend_and_caption_inside_a_plainly_saved_figure(twfe_result, tmp_path):
     """Saved without bbox_inches='tight', the legend and caption below the
-    axes are still inside the image (the figure gets constrained layout)."""
-    fig, ax = plt.subplots(figsize=(7, 5))
-    plot_event_study([twfe_result, UniformBandResult()], ax=ax)
+    axes of a figure the function made are still inside the image."""
+    ax = plot_event_study([twfe_result, UniformBandResult()])
+    fig = ax.figure
     fig.savefig(tmp_path / "plain.png")
     renderer = fig.canvas.get_renderer()
     figure_box = fig.bbox

@@ -57,9 +57,10 @@ def plot_event_study(
         The axes. Its legend names each result with its confidence level and
         band type; a caption below the axes repeats the band type, the
         reference period and, where the result has ``n_clusters``, the
-        number of clusters. A figure without a layout engine gets matplotlib's
-        constrained layout, so the legend and caption are inside the saved
-        image.
+        number of clusters. A figure made here uses constrained layout, so
+        the legend and caption are inside the saved image; with your own
+        ``ax``, make its figure with ``layout="constrained"`` or save it with
+        ``bbox_inches="tight"`` (as :func:`analysis.plots.save_figure` does).
     """
     results = list(results) if isinstance(results, (list, tuple)) else [results]
     if not results:
@@ -69,11 +70,10 @@ def plot_event_study(
     default_colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(results))]
     colors = _one_per_result(colors, default_colours, "colors", len(results))
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 5))
-    # The legend and caption sit below the axes; a layout engine keeps them
-    # inside the figure when it is saved without bbox_inches="tight".
-    if ax.figure.get_layout_engine() is None:
-        ax.figure.set_layout_engine("constrained", h_pad=0.1)
+        # The legend and caption sit below the axes; constrained layout keeps
+        # them inside the figure when it is saved without bbox_inches="tight".
+        _, ax = plt.subplots(figsize=(7, 5), layout="constrained")
+        ax.figure.get_layout_engine().set(h_pad=0.1)
 
     tables = [_checked_table(result, label) for result, label in zip(results, labels)]
     # A reference row (estimate 0 by construction) is drawn as the hollow
@@ -155,32 +155,30 @@ _BAND_WORDS = {
 
 
 def _caption(results, labels, tables) -> str:
+    """One sentence per result (band, reference period, bins, clusters)."""
     parts = []
-    for result, label in zip(results, labels):
+    for result, label, table in zip(results, labels, tables):
         band = getattr(result, "band", "pointwise")
         level = f"{1 - getattr(result, 'alpha', 0.05):.0%}"
-        parts.append(f"{label}: {level} {_BAND_WORDS.get(band, band)}.")
-    for result, label, table in zip(results, labels, tables):
+        pieces = [f"{level} {_BAND_WORDS.get(band, band)}"]
         reference = getattr(result, "reference_period", None)
         if reference is not None:
-            parts.append(
-                f"{label}: reference period {int(reference)} (hollow marker, "
-                "dotted line) normalised to 0."
-            )
+            pieces.append(f"reference period {int(reference)} (hollow marker, "
+                          "dotted line) normalised to 0")
         else:
-            parts.append(f"{label}: no normalised period (each estimate has its "
-                         "own base period).")
-        if "binned" in table and table["binned"].fillna(False).astype(bool).any():
-            ends = table.loc[table["binned"].fillna(False).astype(bool), "event_time"]
-            shown = ", ".join(str(int(e)) for e in sorted(ends))
-            parts.append(f"{label}: event times {shown} pool all more distant ones.")
+            pieces.append("no normalised period (each estimate has its own base "
+                          "period)")
+        binned = table["binned"].fillna(False).astype(bool) if "binned" in table \
+            else pd.Series(False, index=table.index)
+        if binned.any():
+            shown = ", ".join(str(int(e)) for e in sorted(table.loc[binned,
+                                                                    "event_time"]))
+            pieces.append(f"event times {shown} pool all more distant ones")
+        clusters = getattr(result, "n_clusters", None)
+        if clusters is not None:
+            pieces.append(f"errors clustered, {clusters} clusters")
+        parts.append(f"{label}: {'; '.join(pieces)}.")
     parts.append("Shaded: post-treatment; squares: pre-periods.")
-    clusters = [(label, getattr(r, "n_clusters", None))
-                for r, label in zip(results, labels)]
-    shown = "; ".join(f"{count} ({label})" for label, count in clusters
-                      if count is not None)
-    if shown:
-        parts.append(f"Standard errors clustered; clusters: {shown}.")
     return textwrap.fill(" ".join(parts), width=100)
 
 
