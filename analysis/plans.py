@@ -103,6 +103,9 @@ FIELDS: tuple[Field, ...] = (
     Field("notes", str, False, "anything else fixed in advance"),
     Field("robustness", dict, False, "robustness, placebo and multiplicity "
           "choices (read by analysis.evaluations.sc_robustness)"),
+    Field("report", dict, False, "text of the plan's report: intro, "
+          "treatment_note, label_col, rollout_title, first_stage_note, "
+          "limitations (read by notebooks/02_secure_communities.py)"),
     # Secure Communities design options (analysis.evaluations.secure_communities).
     Field("comparison_cohort", int, False, "cohort used as the comparison group "
           "when no unit is never treated (default: the last cohort)"),

@@ -23,16 +23,21 @@ from traitlets.config import Config
 from analysis import paths
 
 # Executed in this order; later notebooks may read figures of earlier ones.
-NOTEBOOKS = [
-    "01_data_and_regimes.py",
-    "02_sc_large_agencies.py",
-    "02_sc_ny_counties.py",
-    "03_detainer_compliance.py",
-    "04_iowa_recidivism.py",
-    "05_national_city_crime.py",
-    "06_state_laws.py",
-    "07_287g_crime.py",
+# Each report is (output name, notebook, parameters); a notebook with a cell
+# tagged "parameters" can be run for several evaluations.
+REPORTS: list[tuple[str, str, dict]] = [
+    ("01_data_and_regimes", "01_data_and_regimes.py", {}),
+    ("02_sc_large_agencies", "02_secure_communities.py",
+     {"EVALUATION": "sc_large_agencies"}),
+    ("02_sc_ny_counties", "02_secure_communities.py",
+     {"EVALUATION": "sc_ny_counties"}),
+    ("03_detainer_compliance", "03_detainer_compliance.py", {}),
+    ("04_iowa_recidivism", "04_iowa_recidivism.py", {}),
+    ("05_national_city_crime", "05_national_city_crime.py", {}),
+    ("06_state_laws", "06_state_laws.py", {}),
+    ("07_287g_crime", "07_287g_crime.py", {}),
 ]
+NOTEBOOKS = sorted({notebook for _, notebook, _ in REPORTS})
 
 
 def notebooks_dir() -> Path:
@@ -41,9 +46,10 @@ def notebooks_dir() -> Path:
 
 
 def run_notebook(
-    source: Path | str, out_dir: Path | str | None = None, timeout: int = 600
+    source: Path | str, out_dir: Path | str | None = None, timeout: int = 600,
+    *, name: str | None = None, parameters: dict | None = None,
 ) -> Path:
-    """Execute one py:percent notebook and write ``<out_dir>/<stem>.html``.
+    """Execute one py:percent notebook and write ``<out_dir>/<name>.html``.
 
     Parameters
     ----------
@@ -53,6 +59,11 @@ def run_notebook(
         Where the HTML and the executed ``.ipynb`` go; ``reports/`` by default.
     timeout
         Seconds allowed per cell.
+    name
+        Output file stem; the notebook's stem by default.
+    parameters
+        Values that replace the notebook's defaults: a cell assigning them is
+        inserted after the cell tagged ``parameters`` (as papermill does).
 
     Returns
     -------
@@ -64,7 +75,10 @@ def run_notebook(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths.figures_dir().mkdir(parents=True, exist_ok=True)
 
+    name = name or source.stem
     notebook = jupytext.read(source)
+    if parameters:
+        _inject_parameters(notebook, parameters, source)
     # Cell ids are random by default; fixed ids keep the HTML byte-stable.
     for number, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{number}"
@@ -94,23 +108,43 @@ def run_notebook(
         else:
             os.environ["MPLBACKEND"] = saved
 
-    nbformat.write(notebook, out_dir / f"{source.stem}.ipynb")
+    nbformat.write(notebook, out_dir / f"{name}.ipynb")
     exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(notebook)
-    target = out_dir / f"{source.stem}.html"
+    target = out_dir / f"{name}.html"
     target.write_text(body, encoding="utf-8")
     return target
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the named notebooks (all by default)."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"notebooks: {NOTEBOOKS}")
-    args = parser.parse_args(argv)
+def _inject_parameters(notebook, parameters: dict, source: Path) -> None:
+    """Insert a cell setting ``parameters`` after the cell tagged parameters."""
+    tagged = [i for i, cell in enumerate(notebook.cells)
+              if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ValueError(f"{source}: no cell tagged 'parameters'; tag the cell "
+                         "holding the defaults (# %% tags=[\"parameters\"]).")
+    lines = [f"{key} = {value!r}" for key, value in parameters.items()]
+    cell = nbformat.v4.new_code_cell("# Parameters of this report\n" + "\n".join(lines))
+    cell.metadata["tags"] = ["injected-parameters"]
+    notebook.cells.insert(tagged[0] + 1, cell)
 
-    for name in args.names or NOTEBOOKS:
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the named reports (all by default)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    names = [name for name, _, _ in REPORTS]
+    parser.add_argument("names", nargs="*", help=f"reports: {names}")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(names))
+    if unknown:
+        parser.error(f"unknown report(s) {unknown}; choose from {names}.")
+
+    for name, notebook, parameters in REPORTS:
+        if args.names and name not in args.names:
+            continue
         start = time.perf_counter()
-        target = run_notebook(notebooks_dir() / name)
+        target = run_notebook(notebooks_dir() / notebook, name=name,
+                              parameters=parameters)
         print(f"{name:<36} {time.perf_counter() - start:5.1f} s  -> {target}")
 
 

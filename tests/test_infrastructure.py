@@ -188,5 +188,6 @@ def test_ledger_added_rows_balance_and_refuse_lost_rows():
     row = ledger.to_frame().iloc[0]
     assert (row["action"], row["rows_in"], row["rows_out"], row["rows_affected"]) == (
         "add", 7, 10, 3)
-    with pytest.raises(LedgerImbalanceError, match="rows in 7 \\+ added 2 != rows out 10"):
+    with pytest.raises(LedgerImbalanceError,
+                       match="rows in 7 \\+ added 2 != rows out 10"):
         ledger.add("grid", "two input rows fell outside the grid", 7, 10, 2)

@@ -16,7 +16,7 @@ import pytest
 from analysis import paths
 from analysis.build import PANELS
 from analysis.manifest import sha256_of
-from analysis.report import NOTEBOOKS
+from analysis.report import REPORTS
 from analysis.report_tables import primary_estimates
 from analysis.store import load_result
 
@@ -49,8 +49,8 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path, monkeypa
 
     for name in PANELS:
         assert (root / "data" / "processed" / f"{name}.parquet").stat().st_size > 0
-    for notebook in NOTEBOOKS:
-        html = root / "reports" / notebook.replace(".py", ".html")
+    for name, _, _ in REPORTS:
+        html = root / "reports" / f"{name}.html"
         assert html.stat().st_size > 10_000, html
         text = html.read_text(encoding="utf-8")
         assert "Traceback" not in text, html

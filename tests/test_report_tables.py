@@ -100,3 +100,23 @@ def test_literature_rows_are_cited_and_alsan_yang_is_the_appendix_value():
     # A number without a stated source would be a guess: rows with an
     # estimate must say in the note what it is.
     assert table.loc[table["estimate"].notna(), "note"].str.len().gt(20).all()
+
+
+def test_report_parameters_go_after_the_tagged_cell(tmp_path):
+    """A parameterised notebook gets its values in a cell after the one tagged
+    'parameters'; a notebook without that tag is refused, naming the file."""
+    import jupytext
+
+    from analysis.report import _inject_parameters
+
+    source = tmp_path / "nb.py"
+    source.write_text('# %% tags=["parameters"]\nEVALUATION = "a"\n\n# %%\nx = 1\n')
+    notebook = jupytext.read(source)
+    _inject_parameters(notebook, {"EVALUATION": "b"}, source)
+    assert [cell.source for cell in notebook.cells] == [
+        'EVALUATION = "a"', "# Parameters of this report\nEVALUATION = 'b'", "x = 1"]
+
+    plain = tmp_path / "plain.py"
+    plain.write_text("# %%\nx = 1\n")
+    with pytest.raises(ValueError, match="plain.py: no cell tagged 'parameters'"):
+        _inject_parameters(jupytext.read(plain), {"x": 2}, plain)

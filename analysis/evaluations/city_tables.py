@@ -61,10 +61,9 @@ def unlinked_cities(link: pd.DataFrame) -> pd.DataFrame:
 def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
     """State-years that are missing or thin, with the state's usual city count."""
     gaps = coverage[coverage["status"] != "reported"]
-    return gaps[["state_postal", "state_name", "year", "status", "cities",
-                 "median_cities", "share_of_median"]].sort_values(["state_postal", "year"]).reset_index(
-        drop=True
-    )
+    columns = ["state_postal", "state_name", "year", "status", "cities",
+               "median_cities", "share_of_median"]
+    return gaps[columns].sort_values(["state_postal", "year"]).reset_index(drop=True)
 
 
 def rows_per_year(city_year: pd.DataFrame) -> pd.DataFrame:

@@ -11,21 +11,14 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# # Secure Communities activation and index crime in New York counties
-#
-# Did reported crime change in New York counties after Secure Communities
-# was activated? This report answers from the New York State Division of
-# Criminal Justice Services' agency reports summed to the 62 counties,
-# following the plan `plans/sc_ny_counties.toml` fixed before the estimates.
-# Every
-# number below was computed by `python -m analysis.evaluate` from the
-# estimator objects and is only read here; the plan, the deviations from it,
-# the data decisions and the first stage come before the crime results.
+# %% tags=["parameters"]
+# The evaluation this report presents; analysis.report runs the notebook once
+# per Secure Communities plan with this parameter set.
+EVALUATION = "sc_large_agencies"
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from analysis import report_sections as sections
 from analysis.store import load_result
@@ -33,7 +26,14 @@ from analysis.store import load_result
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 120)
 pd.set_option("display.max_columns", 30)
-EVALUATION = "sc_ny_counties"
+plan = load_result(EVALUATION, "summary").record["plan"]
+text = plan["report"]
+display(Markdown(
+    f"# {plan['title']}\n\n{text['intro']} It follows the plan "
+    f"`plans/{EVALUATION}.toml`, fixed before the estimates. Every number below "
+    "was computed by `python -m analysis.evaluate` from the estimator objects "
+    "and is only read here; the plan, the deviations from it, the data "
+    "decisions and the first stage come before the crime results."))
 
 # %% [markdown]
 # ## Summary
@@ -66,20 +66,19 @@ sections.show_deviations(EVALUATION)
 # 2014. Activation dates come from ICE's activated-jurisdictions lists as
 # compiled by Asad and Baer-Bositis (2025) and shipped with the replication
 # data of Vargas-Núñez et al. (2026, PNAS)
-# (`data/raw/secure_communities_asad_vargasnunez/PROVENANCE.md`). New York
-# counties were activated in 2011 and 2012 only. Every county was eventually
-# activated, so the last cohort is the comparison group and the window ends
-# the year before it is activated.
+# (`data/raw/secure_communities_asad_vargasnunez/PROVENANCE.md`). Every
+# county was eventually activated, so the last cohort is the comparison group
+# and the window ends the year before it is activated.
 
 # %%
-sections.show_rollout(EVALUATION, "rollout_sc_ny_counties",
-                      "Secure Communities in New York counties");
+display(Markdown(text["treatment_note"]))
+sections.show_rollout(EVALUATION, f"rollout_{EVALUATION}", text["rollout_title"]);
 
 # %% [markdown]
 # ## Data
 
 # %%
-sections.show_data(EVALUATION, label_col="county_name")
+sections.show_data(EVALUATION, label_col=text["label_col"])
 
 # %% [markdown]
 # ## First stage: did activation change enforcement?
@@ -103,11 +102,10 @@ sections.show_first_stage()
 # %%
 sections.show_deviations("sc_first_stage_pa")
 
+# %%
+display(Markdown(text["first_stage_note"]))
+
 # %% [markdown]
-# The first stage is measured in Pennsylvania, while the crime sample is New
-# York's: it shows whether the programme changed enforcement where it can
-# be measured, not in each New York county.
-#
 # ## Main results
 #
 # Event studies for each outcome: Callaway and Sant'Anna (2021) group-time
@@ -116,7 +114,7 @@ sections.show_deviations("sc_first_stage_pa")
 # beside the binned TWFE event study (pointwise intervals, reference year -1).
 
 # %%
-sections.event_study_figure(EVALUATION, "event_study_sc_ny_counties");
+sections.event_study_figure(EVALUATION, f"event_study_{EVALUATION}");
 
 # %%
 sections.event_time_table(EVALUATION)
@@ -135,7 +133,6 @@ sections.overall_table(EVALUATION)
 # Effects by activation cohort (primary outcome, Callaway-Sant'Anna):
 
 # %%
-plan = load_result(EVALUATION, "summary").record["plan"]
 load_result(EVALUATION, f"{plan['primary']}__cs_group").tidy().round(4)
 
 # %% [markdown]
@@ -168,21 +165,17 @@ sections.show_literature(EVALUATION)
 #   less willing to report crimes, reported crime can stay flat while crime
 #   rises (Gonçalves, Jácome and Weisburst report exactly this pattern for
 #   Hispanic victims, see above).
-# - Coverage: county sums include only agencies reporting 12 months in the
-#   year (see the `ny_county_year` panel notes); DCJS leaves months reported
-#   blank up to 2001, so the window starts in 2002.
-# - With the 2012 cohort as the comparison group, the robust estimator has a
-#   single post-activation year (2011): the estimate is an impact effect, not
-#   a long-run one.
 # - No never-treated units: every county was activated, so the comparison
 #   group is the last cohort and the window ends before it is treated; the
 #   long-run effect is not identified.
-# - With about 60 clusters, cluster-robust inference rests on moderate
-#   numbers; the intervals above are not adjusted for the three outcomes
-#   (the plan's Holm adjustment is in the multiplicity section).
-# - No New York county is in the shipped 287(g) roster, so the two
-#   programmes do not overlap here.
-#
+# - The intervals above are not adjusted for the plan's several outcomes (the
+#   plan's adjustment is in the multiplicity section); with few clusters,
+#   cluster-robust inference rests on moderate numbers.
+
+# %%
+display(Markdown("\n".join(f"- {item}" for item in text["limitations"])))
+
+# %% [markdown]
 # ## Reproducibility
 
 # %%
