@@ -15,7 +15,9 @@ import pytest
 
 from analysis import paths
 from analysis.build import PANELS
+from analysis.deviations import deviations
 from analysis.manifest import sha256_of
+from analysis.plans import load_plan
 from analysis.report import REPORTS
 from analysis.report_tables import primary_estimates
 from analysis.store import load_result
@@ -66,6 +68,12 @@ def test_main_job_builds_every_panel_result_figure_and_report(tmp_path, monkeypa
 
     monkeypatch.setenv("ANALYSIS_ROOT", str(root))
     results = root / "results"
+
+    # The deviation checks flag what the data forced on the real plans: New
+    # York's window cut to the year before the comparison cohort (2012).
+    table = deviations(load_plan("sc_ny_counties"), folder=results).set_index("check")
+    assert table.loc["window", "deviates"] and table.loc["control group", "deviates"]
+    assert table.loc["window", "actual"] == "2002-2011"
     for evaluation in ["sc_large_agencies", "sc_ny_counties", "g287_large_agencies"]:
         plan = load_result(evaluation, "summary", results).record["plan"]
         primary = plan["primary"]

@@ -14,7 +14,6 @@ import pytest
 from analysis.errors import CodingConflictWarning, SchemaValidationError
 from analysis.evaluate import read_plan
 from analysis.evaluations.state_laws import design_from_plan, treatment_frame
-from analysis.io import read_panel
 from analysis.ledger import Ledger
 from analysis.manifest import raw_file
 from analysis.sources import state_laws as sl
@@ -26,6 +25,14 @@ from analysis.state_regimes import (
     state_first_treated,
     state_year_treatment,
 )
+
+
+def state_year_frame():
+    """The state-year panel built from the shipped files (not data/processed,
+    which a fresh clone does not have before `make panels`)."""
+    from analysis.panels.state import build_state_year
+
+    return _quiet(build_state_year).frame
 
 
 def _quiet(function, *args, **kwargs):
@@ -265,7 +272,7 @@ def test_regime_panel_and_plans(laws):
 
 
 def test_clean_controls_drop_other_direction(laws, in_force):
-    state_year = read_panel("state_year").frame
+    state_year = state_year_frame()
     design = design_from_plan(read_plan("state_laws_limits"))
     frame, ledger, _ = _quiet(treatment_frame, state_year, laws, in_force, design,
                               "effective")
@@ -302,7 +309,7 @@ def test_plan_missing_key_is_named():
 def test_single_state_matrix_for_california(laws, in_force):
     from analysis.evaluations.state_laws import single_state_matrix
 
-    state_year = read_panel("state_year").frame
+    state_year = state_year_frame()
     design = design_from_plan(read_plan("state_laws_limits"))
     Y, N0, T0, units, periods, _, start = _quiet(
         single_state_matrix, state_year, laws, in_force, design, "effective",
