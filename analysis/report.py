@@ -108,12 +108,34 @@ def run_notebook(
         else:
             os.environ["MPLBACKEND"] = saved
 
+    _coalesce_streams(notebook)
     nbformat.write(notebook, out_dir / f"{name}.ipynb")
     exporter = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(notebook)
     target = out_dir / f"{name}.html"
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def _coalesce_streams(notebook) -> None:
+    """Merge consecutive stdout (or stderr) outputs of a cell into one.
+
+    How printed text is split into output messages depends on timing (a
+    print before a slow call arrives on its own); merging keeps the executed
+    notebook and its HTML byte-identical from run to run.
+    """
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (output.get("output_type") == "stream" and previous is not None
+                    and previous.get("output_type") == "stream"
+                    and previous.get("name") == output.get("name")):
+                previous["text"] = previous["text"] + output["text"]
+                continue
+            merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
 
 
 def _inject_parameters(notebook, parameters: dict, source: Path) -> None:

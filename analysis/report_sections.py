@@ -10,6 +10,7 @@ notebook reads the same way and prints numbers through the same code
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -205,7 +206,8 @@ def show_diagnostics(evaluation: str) -> None:
         f"({bacon.record['twfe_estimate']:.4f}): {weight:.1%} of its weight is on "
         "comparisons that use already-treated units as controls (problematic when "
         "effects change over time). By comparison type (estimate: weighted mean "
-        "of the 2x2 estimates):")
+        "of the 2x2 estimates). No unit here is never treated: 'never treated' "
+        "names the comparison cohort, untreated throughout the window.")
     if "type" in comparisons:
         by_type = comparisons.assign(
             product=comparisons["weight"] * comparisons["estimate"]).groupby(
@@ -366,8 +368,9 @@ def first_stage_figure(figure_name: str) -> plt.Figure:
     dynamic = load_result(FIRST_STAGE, "detainers_per_100k__cs_dynamic")
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     for cohort, rows in series.groupby("cohort"):
+        counties = int(rows['counties'].iloc[0])
         label = (f"activated {rows['cohort_label'].iloc[0]} "
-                 f"({int(rows['counties'].iloc[0])} counties)")
+                 f"({counties} {'county' if counties == 1 else 'counties'})")
         line = left.plot(rows["quarter"], rows["mean_rate"], marker=".",
                          label=label)[0]
         if cohort <= series["quarter"].max():
@@ -380,7 +383,14 @@ def first_stage_figure(figure_name: str) -> plt.Figure:
     plot_event_study([dynamic], ax=right, title="First-stage event study "
                      "(quarters since activation)")
     right.set_ylabel("change in detainers per 100,000 per quarter")
-    figure.tight_layout()
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    treated = int(series.loc[series["cohort"] <= series["quarter"].max(),
+                             "counties"].groupby(series["cohort"]).first().sum())
+    figure.text(0.01, 0.005, f"Only {treated} treated counties: the intervals "
+                "rest on few treated units whatever the number of clusters. "
+                "Dotted lines: activation quarters within the window.",
+                fontsize=8, color="0.3")
+    figure.tight_layout(rect=(0, 0.04, 1, 1))
     save_figure(figure, figure_name)
     return figure
 

@@ -110,7 +110,38 @@ def plain_summary(evaluation: str, folder: Path | str | None = None) -> str:
         f"With this standard error, a true effect of {mde} would be detected "
         f"with 80% probability by a two-sided 5% test (the minimum detectable "
         f"effect); smaller effects could easily go unseen."
+        + _caveats(evaluation, plan, row, folder)
     )
+
+
+def _caveats(evaluation: str, plan: dict, row: pd.Series, folder) -> str:
+    """What qualifies the bounds: a wider randomization spread, thin cells."""
+    names = _names(evaluation, folder)
+    primary = plan["primary"]
+    text = ""
+    if f"{primary}__randomization" in names:
+        spread = float(load_result(evaluation, f"{primary}__randomization", folder)
+                       .tidy()["draw"].std(ddof=1))
+        if spread > 1.25 * row["se"]:
+            power = power_summary(row["att"], spread, alpha=plan["alpha"])
+            text += (
+                f" **Caution.** Re-estimated under random re-assignments of the "
+                f"activation dates, the same estimate varies with standard "
+                f"deviation {spread:.3f}, {spread / row['se']:.1f} times its "
+                f"standard error. With that spread the equivalence bound would be "
+                f"{power.equivalence_bound:.3f} and the minimum detectable effect "
+                f"{power.mde:.3f}: the bounds above are the optimistic ones.")
+    if f"{primary}__cs_attgt" in names:
+        cells = load_result(evaluation, f"{primary}__cs_attgt", folder).tidy()
+        post = cells[cells["post"] & cells["att"].notna()]
+        thin = post[post["n_control"] < 5]
+        if len(thin):
+            text += (
+                f" {len(thin)} of the {len(post)} post-activation group-time "
+                f"effects averaged here compare with fewer than 5 units (as few "
+                f"as {int(thin['n_control'].min())}; see the unit counts under "
+                "Main results).")
+    return text
 
 
 def cohort_sizes(evaluation: str, folder: Path | str | None = None) -> pd.DataFrame:
@@ -141,11 +172,13 @@ def coverage_grid(
     frame = panel[(panel["year"] >= plan["first_year"])
                   & (panel["year"] <= plan["last_year"])].copy()
     status = pd.Series("ok", index=frame.index)
-    status[~(frame[outcome] > 0)] = "missing"
+    # Nullable columns compare to <NA>: a missing rate is not positive.
+    positive = (frame[outcome] > 0).fillna(False).astype(bool)
+    status[~positive] = "missing"
     full = plan.get("full_year_column")
     if full:
         partial = ~frame[full].eq(True).fillna(False).astype(bool)
-        status[partial & (frame[outcome] > 0)] = "partial"
+        status[partial & positive] = "partial"
     frame["status"] = status
     index = [unit] if label_col is None else [unit, label_col]
     grid = frame.pivot_table(index=index, columns="year", values="status",

@@ -186,4 +186,4 @@ for ax, (evaluation, outcome, title) in zip(
     plot_rollout(sample, unit_col="unit", period_col="year", gname_col="cohort",
                  ax=ax, title=f"Secure Communities: {units} {title}")
 figure.tight_layout()
-save_figure(figure, "rollout_secure_communities")
+save_figure(figure, "rollout_secure_communities");

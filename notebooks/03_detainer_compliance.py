@@ -57,7 +57,7 @@ figure.text(0.01, 0.01, "Inmates held on an ICE detainer at any time during the 
             "month (TCJS num_of_inmates), summed over the counties that reported; "
             "a month with no report is a gap, not zero.", fontsize=8, color="0.3")
 figure.tight_layout(rect=(0, 0.04, 1, 1))
-save_figure(figure, "texas_detainer_holds")
+save_figure(figure, "texas_detainer_holds");
 
 # %%
 gaps = monthly[monthly["counties_reporting"] == 0]
@@ -101,7 +101,7 @@ figure.text(0.01, 0.01, "2007 (from October) and 2015 (to July) are partial year
             "extract, so their 'pending or none' share is not a change in practice.",
             fontsize=8, color="0.3")
 figure.tight_layout(rect=(0, 0.05, 1, 1))
-save_figure(figure, "pennsylvania_detainer_outcomes")
+save_figure(figure, "pennsylvania_detainer_outcomes");
 
 # %%
 by_year[["detainers_issued", "outcome_declined_by_lea",

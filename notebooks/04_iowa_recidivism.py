@@ -71,7 +71,7 @@ figure.text(0.01, 0.01, "Judicial districts 1JD-8JD only. Not drawn (releases "
             f"FY2010-2015 in brackets): {shown}; see the tables below.",
             fontsize=8, color="0.3", wrap=True)
 figure.tight_layout(rect=(0, 0.05, 1, 1))
-save_figure(figure, "iowa_recidivism_by_district")
+save_figure(figure, "iowa_recidivism_by_district");
 
 # %%
 table[table["group"] == "all"].pivot_table(

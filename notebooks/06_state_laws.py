@@ -63,6 +63,7 @@ OUTCOMES = {k: _outcomes[k] for k in
             [plans["limits"]["primary"]] + sorted(set(_outcomes) -
                                                   {plans["limits"]["primary"]})}
 PRIMARY_RULE = plans["limits"]["primary_rule"]
+PRETREND_YEARS = plans["limits"]["pretrend_window"]
 
 
 def pct(x):
@@ -191,7 +192,7 @@ for ax, direction in zip(axes, PLANS):
     ax.set_title(f"{direction} cooperation ({PRIMARY_RULE} dates; x = in_force "
                  "year, > = never in force)")
 figure.tight_layout()
-save_figure(figure, "state_laws_treatment_tiles")
+save_figure(figure, "state_laws_treatment_tiles");
 
 # %% [markdown]
 # ## Overall effects (primary rule)
@@ -258,11 +259,15 @@ display(Markdown(
 # %% [markdown]
 # ## What effect sizes the data rule out
 #
-# `mde_80` = 2.80 x se: the effect a two-sided 5% test would detect with
-# 80% power. `equiv_lower`/`equiv_upper`: the 90% interval (for
-# randomization inference, the 90% inverted interval); effects outside it are
-# rejected by two one-sided 5% tests, so the data rule them out. All in log
-# points; percent changes in the last columns.
+# `mde_80` = (z<sub>0.975</sub> + z<sub>0.80</sub>) x se = 2.80 x se: the
+# effect a two-sided 5% test would detect with 80% power (not given for TWFE,
+# whose bootstrap has no standard error). `equiv_lower`/`equiv_upper`: the
+# 90% interval (for randomization inference and the wild bootstrap, the 90%
+# interval from inverting the test); effects outside it are rejected by two
+# one-sided 5% tests. These bounds assume the design is valid: where the
+# pre-trend tests above reject, the comparison states are not a credible
+# counterfactual and the bounds rule out nothing. All in log points; percent
+# changes in the last columns.
 
 # %%
 bounds = main[["direction", "outcome", "estimator", "att", "mde_80", "equiv_lower",
@@ -277,11 +282,18 @@ for direction in PLANS:
     rows = main[(main["direction"] == direction)
                 & main["estimator"].str.contains("randomization")]
     for row in rows.itertuples():
+        caveat = ""
+        if min(row.pretrend_p, row.pretrend_p_ri) < 0.10:
+            caveat = (f" **Caveat:** the pre-trend tests give p = "
+                      f"{row.pretrend_p:.3f} (Wald, last {PRETREND_YEARS} years) "
+                      f"and {row.pretrend_p_ri:.3f} (randomization), so this "
+                      "bound holds only if the pre-law differences are ignorable.")
         lines.append(
             f"- **{direction}**, {OUTCOMES[row.outcome]}: estimate "
-            f"{pct(row.att):+.1f}%; the randomization test rules out effects below "
+            f"{pct(row.att):+.1f}%; the randomization test rejects effects below "
             f"{pct(row.equiv_lower):+.1f}% and above {pct(row.equiv_upper):+.1f}% "
-            f"(90% inverted interval; p = {row.p_value:.3f} for no effect).")
+            f"(90% inverted interval; p = {row.p_value:.3f} for no effect)."
+            + caveat)
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
@@ -300,7 +312,7 @@ for row, (direction, plan) in enumerate(PLANS.items()):
         plot_event_study(result, ax=axes[row, col],
                          title=f"{direction}: {label}")
 figure.tight_layout()
-save_figure(figure, "event_study_state_laws")
+save_figure(figure, "event_study_state_laws");
 
 # %% [markdown]
 # ## Sensitivity: date rule, timing, confidence, controls, leaving out each state
@@ -331,7 +343,7 @@ for ax, direction in zip(axes, PLANS):
     ax.set_xlabel("simple ATT, log points (95% interval)")
     ax.set_title(f"{direction}: {OUTCOMES[primary]}")
 figure.tight_layout()
-save_figure(figure, "state_laws_sensitivity")
+save_figure(figure, "state_laws_sensitivity");
 
 # %% [markdown]
 # ### The primary outcome under each date rule, every estimator
@@ -353,7 +365,9 @@ summary[summary["outcome"] == primary].set_index(
 # state's |estimate| among the placebos, `p_value_rmspe` ranks the
 # post/pre-period RMSPE ratio (synthetic control), and `se` is the spread of
 # the placebo estimates. California's 2014 TRUST Act lies in its pre-period:
-# this is the effect of SB 54 on top of it.
+# this is the effect of SB 54 on top of it. Synthetic DiD placebos (about a
+# second each) are run for the primary outcome only, so the synthetic DiD rows
+# of the other outcomes have an estimate but no `se` or `p_value`.
 
 # %%
 single = side_by_side("single_state")
@@ -400,6 +414,7 @@ for row, (direction, plan) in enumerate(PLANS.items()):
     ax.axvline(start - 0.5, color="grey", lw=0.8)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_title(f"{direction}: {state}, {OUTCOMES[primary]}")
+    ax.set_ylabel("log rate per 100,000")
     ax.legend()
     ax = axes[row, 1]
     placebos = load_result(plan, f"single_state__{primary}__sc__placebos").tidy()
@@ -408,10 +423,18 @@ for row, (direction, plan) in enumerate(PLANS.items()):
     ax.hist(placebos["estimate"], bins=15, color="#bdbdbd", label="placebo states")
     ax.axvline(fit["att"].iloc[0], color="#e31a1c", lw=2, label=state)
     ax.set_xlabel("synthetic control estimate (mean post-period gap, log points)")
-    ax.set_title(f"{direction}: placebo in space ({len(placebos)} donors)")
+    ax.set_title(f"{direction}: placebo in space ({len(placebos)} donors, "
+                 f"estimate-rank p = {fit['p_value'].iloc[0]:.2f})")
+    ax.set_ylabel("placebo states")
     ax.legend()
-figure.tight_layout()
-save_figure(figure, "state_laws_single_state")
+figure.text(0.01, 0.005, "Left: the state and its synthetic control (donor-weighted "
+            "states with no law in the window); the vertical line separates the "
+            f"pre-law years from the first treated year ({PRIMARY_RULE} date "
+            "rule). Right: the state's estimate among the placebo estimates of "
+            "every donor treated as if it had passed the law.",
+            fontsize=8, color="0.3", wrap=True)
+figure.tight_layout(rect=(0, 0.04, 1, 1))
+save_figure(figure, "state_laws_single_state");
 
 # %% [markdown]
 # ### Donor weights (primary outcome)
@@ -493,7 +516,8 @@ display(Markdown("\n".join(lines)))
 # - **Few treated states.** About ten states limit and fifteen mandate
 #   cooperation in the window (counts by rule above); randomization inference
 #   and the wild bootstrap are built for that, but the intervals stay wide:
-#   the "rule out" table above is the honest summary of what the data say.
+#   the "rule out" table above summarises what the data can reject, where
+#   the pre-trend tests do not undermine the design.
 # - **Treatment is coarse.** A law is coded 0/1 per state-year from its date:
 #   laws differ greatly in strength (a DMV data rule vs. a ban on detainer
 #   holds), many mandate laws were enjoined in part, and counties and cities

@@ -50,6 +50,25 @@ def test_primary_estimates_are_the_saved_numbers_with_hand_mde(tmp_path):
     assert table.loc["TWFE", "pretrend_p"] == 0.6
 
 
+def test_summary_cautions_on_wide_randomization_spread_and_thin_cells(tmp_path):
+    """Bounds from the analytic se are flagged as optimistic when the
+    randomization draws spread wider, and thin comparison cells are counted."""
+    _results(tmp_path)
+    assert "Caution" not in rt.plain_summary("toy", tmp_path)
+    draws = pd.DataFrame({"draw": [-0.03, 0.03] * 50})  # sd 0.0302 vs se 0.01
+    save_result("toy", "y__randomization", draws, {}, tmp_path)
+    cells = pd.DataFrame({"group": [2001, 2001, 2003], "time": [2001, 2002, 2003],
+                          "post": [True, True, True], "n_treated": [9, 9, 9],
+                          "n_control": [30, 2, 40], "att": [0.1, 0.2, None]})
+    save_result("toy", "y__cs_attgt", cells, {}, tmp_path)
+    text = rt.plain_summary("toy", tmp_path)
+    spread = draws["draw"].std(ddof=1)
+    assert f"standard deviation {spread:.3f}, 3.0 times its standard error" in text
+    assert f"equivalence bound would be {0.02 + Z95 * spread:.3f}" in text
+    assert "1 of the 2 post-activation group-time effects" in text
+    assert "as few as 2" in text
+
+
 def test_plain_summary_states_interval_and_bounds(tmp_path):
     _results(tmp_path)
     text = rt.plain_summary("toy", tmp_path)
@@ -90,6 +109,13 @@ def test_coverage_grid_marks_partial_missing_and_sample_units():
     assert grid.loc["a"].tolist() == ["ok", "partial", "missing", "no"]
     assert grid.loc["b", "in_sample"] == "yes"
 
+    # The panels use nullable dtypes: <NA> rates and flags are missing too
+    # (Louisville 2000-2002 in the large-agency panel was shown as "ok").
+    nullable = panel.astype({"y": "Float64", "full": "boolean"})
+    nullable.loc[2, "full"] = pd.NA
+    grid = rt.coverage_grid(nullable, plan, {"b"})
+    assert grid.loc["a"].tolist() == ["ok", "partial", "missing", "no"]
+
 
 def test_literature_rows_are_cited_and_alsan_yang_is_the_appendix_value():
     table = rt.literature_table()
@@ -120,3 +146,22 @@ def test_report_parameters_go_after_the_tagged_cell(tmp_path):
     plain.write_text("# %%\nx = 1\n")
     with pytest.raises(ValueError, match="plain.py: no cell tagged 'parameters'"):
         _inject_parameters(jupytext.read(plain), {"x": 2}, plain)
+
+
+def test_split_printed_output_is_merged():
+    """Printed text split into several stream messages by timing becomes one
+    output, so reports are byte-identical from run to run."""
+    import nbformat
+
+    from analysis.report import _coalesce_streams
+
+    cell = nbformat.v4.new_code_cell("print(1); slow(); print(2)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    _coalesce_streams(notebook)
+    assert [(o.name, o.text) for o in notebook.cells[0].outputs] == [
+        ("stdout", "1\n2\n"), ("stderr", "warning\n")]
