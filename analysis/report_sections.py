@@ -233,12 +233,16 @@ def show_diagnostics(evaluation: str) -> None:
         f"{test['statistic']:.3f}, p = {test['p_value']:.3f}. **Its power:** it "
         f"would detect a linear pre-trend of slope {slopes} (log points per "
         "year). A test that does not reject says little about trends smaller "
-        "than these.")
+        "than these. (The summary table's `pretrend_p` is another test: all "
+        "pre-period estimates of the main, varying-base event study.)")
     breakdown = honest.record["breakdown"]
     _md("**HonestDiD relative-magnitude bounds** (Rambachan and Roth) for the "
-        "mean post-activation effect: intervals that stay valid when "
-        "post-activation violations of parallel trends are up to Mbar times the "
-        "largest pre-activation one. Breakdown value: "
+        "mean post-activation effect of the universal-base event study (the "
+        "equal-weight mean over its post-activation event times, the 'Original' "
+        "row; not the primary simple ATT, which weights group-time cells by "
+        "cohort size): intervals that stay valid when post-activation "
+        "violations of parallel trends are up to Mbar times the largest "
+        "pre-activation one. Breakdown value: "
         + (f"Mbar = {breakdown}" if breakdown is not None else
            "none (the original interval already contains zero, so no Mbar is "
            "needed to include it)") + ".")
