@@ -75,6 +75,65 @@ def _record(result, **extra) -> dict:
     return record
 
 
+def sc_design(plan: dict) -> SCDesign:
+    """The :class:`SCDesign` of a Secure Communities or 287(g) plan."""
+    return SCDesign(
+        name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
+        first_year=plan["first_year"], last_year=plan["last_year"],
+        full_year_column=plan.get("full_year_column"),
+        twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
+        seed=plan["seed"], n_boot=plan["n_boot"], alpha=plan["alpha"],
+        **{key: plan[key] for key in OPTIONAL_DESIGN_KEYS if key in plan},
+    )
+
+
+def save_outcome(name: str, outcome: str, label: str, sample: pd.DataFrame,
+                 ledger, results: dict, common: dict, **extra) -> list[dict]:
+    """Save one outcome's sample, estimates and diagnostics under ``name``.
+
+    Returns the two summary rows (robust estimator and static TWFE); ``extra``
+    columns (e.g. ``treated_units``) are added to both.
+    """
+    prefix = f"{outcome}__"
+    columns = ["unit", "county_fips", "year", "cohort", "gname", f"log_{outcome}"]
+    save_result(name, prefix + "sample",
+                sample[columns + (["weight"] if "weight" in sample else [])],
+                {"ledger": ledger.to_frame().to_dict("records"), **common})
+    for key in ["cs_attgt", "cs_dynamic", "cs_group", "cs_simple", "twfe_es",
+                "twfe_static"]:
+        save_result(name, prefix + key, results[key].tidy(),
+                    _record(results[key], **common))
+    if "bacon" in results:
+        bacon = results["bacon"]
+        save_result(name, prefix + "bacon", bacon.comparisons,
+                    {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
+                     "forbidden_weight": bacon.forbidden_weight, **common})
+    pretrend = results["twfe_pretrend"]
+    pretrend_table = pd.DataFrame(
+        [{"statistic": pretrend.statistic, "df": pretrend.df,
+          "pvalue": pretrend.pvalue,
+          "pre_periods": " ".join(map(str, pretrend.pre_periods))}]
+    )
+    save_result(name, prefix + "twfe_pretrend", pretrend_table,
+                {"summary": repr(pretrend), "statistic": pretrend.statistic,
+                 "df": pretrend.df, "p_value": pretrend.pvalue, **common})
+
+    simple, static = results["cs_simple"], results["twfe_static"]
+    static_row = static.tidy().iloc[0]
+    counts = {"units": sample["unit"].nunique(), "years": sample["year"].nunique(),
+              **extra}
+    return [
+        {"outcome": outcome, "label": label, "estimator": simple.label,
+         "att": simple.overall_att, "se": simple.overall_se,
+         "ci_lower": simple.overall_ci[0], "ci_upper": simple.overall_ci[1],
+         **counts, "pretrend_p": results["cs_pretrend"].pvalue},
+        {"outcome": outcome, "label": label, "estimator": static.label,
+         "att": static_row["att"], "se": static_row["se"],
+         "ci_lower": static_row["ci_lower"], "ci_upper": static_row["ci_upper"],
+         **counts, "pretrend_p": pretrend.pvalue},
+    ]
+
+
 def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
            progress: bool | None = None) -> pd.DataFrame:
     """Run one Secure Communities plan for each of its outcomes; save everything.
@@ -91,15 +150,7 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
     runner = {"scheduler": scheduler, "n_jobs": n_jobs, "progress": progress}
     if "variants" in plan:
         return run_sc_variants(plan, **runner)
-    design = SCDesign(
-        name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
-        first_year=plan["first_year"], last_year=plan["last_year"],
-        full_year_column=plan.get("full_year_column"),
-        twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
-        seed=plan["seed"],
-        n_boot=plan["n_boot"], alpha=plan["alpha"],
-        **{key: plan[key] for key in OPTIONAL_DESIGN_KEYS if key in plan},
-    )
+    design = sc_design(plan)
     panel = read_panel(plan["panel"])
     regimes = read_panel(plan["regime"])
     provenance = {**panel.raw_sha256, **regimes.raw_sha256}
@@ -116,46 +167,8 @@ def run_sc(plan: dict, *, scheduler=None, n_jobs: int | None = None,
             "plan": plan, "outcome": outcome, "outcome_label": label,
             "raw_sha256": provenance, "warnings": [str(w.message) for w in caught],
         }
-        prefix = f"{outcome}__"
-        save_result(design.name, prefix + "sample",
-                    sample[["unit", "county_fips", "year", "cohort", "gname",
-                            f"log_{outcome}"]
-                           + (["weight"] if "weight" in sample else [])],
-                    {"ledger": ledger.to_frame().to_dict("records"), **common})
-        for key in ["cs_attgt", "cs_dynamic", "cs_group", "cs_simple", "twfe_es",
-                    "twfe_static"]:
-            result = results[key]
-            save_result(design.name, prefix + key, result.tidy(),
-                        _record(result, **common))
-        pretrend = results["twfe_pretrend"]
-        if "bacon" in results:
-            bacon = results["bacon"]
-            save_result(design.name, prefix + "bacon", bacon.comparisons,
-                        {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
-                         "forbidden_weight": bacon.forbidden_weight, **common})
-        pretrend_table = pd.DataFrame(
-            [{"statistic": pretrend.statistic, "df": pretrend.df,
-              "pvalue": pretrend.pvalue,
-              "pre_periods": " ".join(map(str, pretrend.pre_periods))}]
-        )
-        save_result(design.name, prefix + "twfe_pretrend", pretrend_table,
-                    {"summary": repr(pretrend), "statistic": pretrend.statistic,
-                     "df": pretrend.df, "p_value": pretrend.pvalue, **common})
-
-        simple, static = results["cs_simple"], results["twfe_static"]
-        static_row = static.tidy().iloc[0]
-        rows += [
-            {"outcome": outcome, "label": label, "estimator": simple.label,
-             "att": simple.overall_att, "se": simple.overall_se,
-             "ci_lower": simple.overall_ci[0], "ci_upper": simple.overall_ci[1],
-             "units": sample["unit"].nunique(), "years": sample["year"].nunique(),
-             "pretrend_p": results["cs_pretrend"].pvalue},
-            {"outcome": outcome, "label": label, "estimator": static.label,
-             "att": static_row["att"], "se": static_row["se"],
-             "ci_lower": static_row["ci_lower"], "ci_upper": static_row["ci_upper"],
-             "units": sample["unit"].nunique(), "years": sample["year"].nunique(),
-             "pretrend_p": pretrend.pvalue},
-        ]
+        rows += save_outcome(design.name, outcome, label, sample, ledger, results,
+                             common)
     if "robustness" in plan:
         save_robustness(plan, design, panel, regimes, samples, estimates,
                         provenance, save=functools.partial(save_result, design.name),
@@ -249,13 +262,7 @@ def run_g287(plan: dict) -> pd.DataFrame:
                      "environment": environment()})
         return pd.DataFrame()
 
-    design = SCDesign(
-        name=plan["name"], unit_col=plan["unit_col"], outcomes=plan["outcomes"],
-        first_year=plan["first_year"], last_year=plan["last_year"],
-        full_year_column=plan.get("full_year_column"),
-        twfe_leads=plan.get("twfe_leads"), twfe_lags=plan.get("twfe_lags"),
-        seed=plan["seed"], n_boot=plan["n_boot"], alpha=plan["alpha"],
-    )
+    design = sc_design(plan)
     panel = panels[plan["panel"]]
     rows = []
     for outcome, label in design.outcomes.items():
@@ -266,39 +273,9 @@ def run_g287(plan: dict) -> pd.DataFrame:
         common = {"plan": plan, "outcome": outcome, "outcome_label": label,
                   "raw_sha256": provenance,
                   "warnings": [str(w.message) for w in caught]}
-        prefix = f"{outcome}__"
-        save_result(plan["name"], prefix + "sample",
-                    sample[["unit", "county_fips", "year", "cohort", "gname",
-                            f"log_{outcome}"]],
-                    {"ledger": ledger.to_frame().to_dict("records"), **common})
-        for key in ["cs_attgt", "cs_dynamic", "cs_group", "cs_simple", "twfe_es",
-                    "twfe_static"]:
-            save_result(plan["name"], prefix + key, results[key].tidy(),
-                        _record(results[key], **common))
-        bacon = results["bacon"]
-        save_result(plan["name"], prefix + "bacon", bacon.comparisons,
-                    {"summary": repr(bacon), "twfe_estimate": bacon.twfe_estimate,
-                     "forbidden_weight": bacon.forbidden_weight, **common})
-        pretrend = results["twfe_pretrend"]
-        save_result(plan["name"], prefix + "twfe_pretrend",
-                    pd.DataFrame([{"statistic": pretrend.statistic,
-                                   "df": pretrend.df, "pvalue": pretrend.pvalue}]),
-                    {"summary": repr(pretrend), "p_value": pretrend.pvalue, **common})
-        simple, static = results["cs_simple"], results["twfe_static"].tidy().iloc[0]
-        base = {"outcome": outcome, "label": label,
-                "units": sample["unit"].nunique(),
-                "treated_units": sample.loc[sample["gname"] > 0, "unit"].nunique(),
-                "years": sample["year"].nunique()}
-        rows += [
-            {**base, "estimator": simple.label, "att": simple.overall_att,
-             "se": simple.overall_se, "ci_lower": simple.overall_ci[0],
-             "ci_upper": simple.overall_ci[1],
-             "pretrend_p": results["cs_pretrend"].pvalue},
-            {**base, "estimator": results["twfe_static"].label,
-             "att": static["att"], "se": static["se"],
-             "ci_lower": static["ci_lower"], "ci_upper": static["ci_upper"],
-             "pretrend_p": pretrend.pvalue},
-        ]
+        treated = sample.loc[sample["gname"] > 0, "unit"].nunique()
+        rows += save_outcome(plan["name"], outcome, label, sample, ledger, results,
+                             common, treated_units=treated)
     summary = pd.DataFrame(rows)
     save_result(plan["name"], "summary", summary,
                 {"plan": plan, "raw_sha256": provenance, "environment": environment()})
